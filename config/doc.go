@@ -1,0 +1,137 @@
+// Package config is the configuration of a frontmcp server: one typed
+// struct shared by "frontmcp serve" (from a YAML file and the environment)
+// and by Go programs calling frontmcp.New.
+//
+// It exists so that every option either works or is rejected at load time
+// with the key's path and line: unknown keys, wrong types, bad values and
+// options that are not implemented yet all fail, and in production so do
+// insecure settings. Nothing parsed is silently ignored.
+//
+// # Loading
+//
+// Load(path, nil) builds the effective configuration in this order:
+//
+//  1. The environment is resolved: FRONTMCP_ENV, else the file's
+//     "environment", else development. Only the exact values development,
+//     staging and production are accepted.
+//  2. Defaults for that environment (Default).
+//  3. The YAML file, decoded strictly.
+//  4. Environment fallbacks for keys the file leaves unset.
+//  5. Validate.
+//
+// An empty path skips the file. Every problem found is returned at once as
+// Errors; each *Error names the dotted key path and the file line, and
+// wraps a sentinel (ErrUnknownKey, ErrType, ErrNotImplemented, ErrInsecure,
+// …) for errors.Is:
+//
+//	auth.tokenStorage.confg: unknown key; did you mean "config"? (line 7)
+//	http.port: expected an integer, got "abc" (line 3)
+//	auth.mode: invalid value "oauth" (allowed: public, transparent, orchestrated) (line 5)
+//
+// # Values
+//
+// Keys are camelCase. Scalars may reference the environment: ${VAR} is
+// replaced by the variable (unset is an error), ${VAR:-default} falls back
+// to default when VAR is unset or empty, and $$ is a literal $. A $ followed
+// by anything else is kept. Keys are never expanded. For every variable,
+// when VAR is unset and VAR_FILE is set, the value is read from the file
+// VAR_FILE names, minus one trailing newline (Docker and Kubernetes
+// secrets); setting both is an error. Inside flow collections ([a, b] or
+// {k: v}) quote a value holding ${...}, since { is YAML syntax there.
+//
+// Durations (accessTokenTtl, clockLeeway, …) are an integer number of
+// seconds (accessTokenTtl: 900) or a Go duration string ("15m", "168h").
+// Negative durations are rejected. Keys given an empty value (key: or
+// key: ~) keep their default.
+//
+// # Schema
+//
+//	info:        {name: frontmcp, version: 0.0.0}
+//	environment: development | staging | production
+//	http:
+//	  host: 127.0.0.1
+//	  port: 3001              # 0 picks a free port
+//	  publicUrl: ""           # default http://{host}:{port}; https in production
+//	  mcpPath: /mcp
+//	  allowedHosts: []        # extra Host values (DNS rebinding protection)
+//	  allowedOrigins: []      # extra Origin values for browser clients
+//	auth:
+//	  mode: public | transparent | orchestrated
+//	  type: local | remote    # orchestrated only; default local
+//	  sessionMode: stateful | stateless
+//	  tokenStorage:
+//	    type: memory | file | redis           # default file
+//	    config: {path: .frontmcp/store.db}    # file
+//	    # redis: host, port, password, username, db, tls (bool or
+//	    # {caFile, certFile, keyFile, serverName, insecureSkipVerify}),
+//	    # keyPrefix, url, masterName, sentinelAddrs, clusterAddrs,
+//	    # poolSize, dialTimeout, readTimeout, writeTimeout
+//	  local: {signKey, verifyKeys, keyRotationDays, maxKeys, users: [{username, passwordHash, claims}]}
+//	  provider: ""
+//	  expectedAudience: ""
+//	  transparent: {additionalIssuers, requiredScopes, jwksUri, jwks, requireTyp, clockLeeway, jwksCacheTtl: {min, max, stale}}
+//	  remote: {clientId, clientSecret, scopes, authorizationEndpoint, tokenEndpoint, subjectClaim, copyClaims}
+//	  refresh: {enabled, accessTokenTtl, refreshTokenTtl, rotateRefreshToken, skewSeconds, absoluteLifetime}
+//	  consent: {enabled}
+//	  allowDefaultPublic: false
+//	  dcrEnabled: true        # false in production
+//	  dcr: {allowedRedirectUris, initialAccessToken, maxClients}
+//	  cimd: {enabled, allowedDomains, cacheTtl: {min, max}}
+//	  clients: [{clientId, clientSecret, redirectUris, tokenEndpointAuthMethod, grantTypes, scopes}]
+//	  scopes: []
+//	  vault: {key, previousKeys}
+//	logging:
+//	  level: debug | info | warn | error
+//	  format: text | json
+//	  redact: []              # added to the built-in list
+//
+// The keys allowed under tokenStorage.config depend on tokenStorage.type; a
+// Redis key under type file is an unknown key. The field documentation of
+// Config and its parts gives each default; token lifetimes follow the
+// production checklist: access tokens 1h in development, 30m in staging,
+// 15m in production; refresh tokens 7 days; grants at most 30 days.
+//
+// # Environment fallbacks
+//
+// These variables fill a key only when the file does not set it and only
+// when that part of the configuration is in use; Sources reports which
+// values came from the environment:
+//
+//	REDIS_HOST, REDIS_PORT, REDIS_PASSWORD  auth.tokenStorage.config.{host,port,password}   tokenStorage.type redis
+//	JWT_SIGNING_KEY (a JSON JWK)            auth.local.signKey                                mode orchestrated, type local
+//	IDP_PROVIDER_URL                        auth.provider                                     mode transparent, or orchestrated + remote
+//	IDP_EXPECTED_AUDIENCE                   auth.expectedAudience                             mode transparent, or orchestrated + remote
+//	IDP_CLIENT_ID, IDP_CLIENT_SECRET        auth.remote.{clientId,clientSecret}               mode orchestrated, type remote
+//	VAULT_KEY                               auth.vault.key                                    mode orchestrated, type remote
+//
+// # Not implemented yet
+//
+// The whole schema is defined, but today only these parts work: info,
+// environment, http, auth.mode public, auth.sessionMode, auth.tokenStorage
+// with type memory or file, and logging. Any other auth key present in the
+// file or filled by a fallback, and the values mode transparent or
+// orchestrated and tokenStorage.type redis, fail with
+//
+//	auth.refresh: not implemented yet (line 9)
+//
+// Validate applies the same rule to configs built in Go, comparing planned
+// options to their defaults. The list lives in one place: fields tagged
+// planned:"true" in the struct definitions, and the plannedValues table in
+// planned.go.
+//
+// # Production
+//
+// With environment production, Validate also refuses, saying why and what
+// to do: a missing auth.mode (production must choose), memory token storage,
+// a publicUrl that is not https (including the http default), Redis TLS
+// insecureSkipVerify, Redis without TLS to another host, refresh without
+// rotation, allowDefaultPublic, transparent mode without expectedAudience,
+// and http URLs for the identity provider.
+//
+// # Output
+//
+// Redacted renders the effective configuration as YAML with secrets
+// replaced by short SHA-256 fingerprints, for "frontmcp config check".
+// MCPURL and ListenAddr give the canonical MCP endpoint URL and the listen
+// address.
+package config

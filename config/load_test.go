@@ -1,0 +1,548 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// asErrors extracts Errors from err, failing the test if err is another
+// kind of error.
+func asErrors(t *testing.T, err error) Errors {
+	t.Helper()
+	var errs Errors
+	if err != nil && !errors.As(err, &errs) {
+		t.Fatalf("error %v is not Errors", err)
+	}
+	return errs
+}
+
+// errView is an *Error with its kind as text, for comparing.
+type errView struct {
+	Path string
+	Line int
+	Msg  string
+	Kind string
+}
+
+// diffErrors compares errors field by field, the kind by identity.
+func diffErrors(want, got Errors) string {
+	view := func(es Errors) []errView {
+		var out []errView
+		for _, e := range es {
+			kind := "<nil>"
+			if e.Err != nil {
+				kind = e.Err.Error()
+			}
+			out = append(out, errView{e.Path, e.Line, e.Msg, kind})
+		}
+		return out
+	}
+	return cmp.Diff(view(want), view(got))
+}
+
+// lines joins YAML lines, so test cases can be read with line numbers.
+func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want Errors
+	}{
+		{
+			name: "unknown top-level key",
+			yaml: lines("info:", "  name: x", "htp:", "  port: 1"),
+			want: Errors{{Path: "htp", Line: 3, Msg: `unknown key; did you mean "http"?`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "nested unknown key with suggestion",
+			yaml: lines(
+				"environment: development", // 1
+				"http:",                    // 2
+				"  port: 3001",             // 3
+				"auth:",                    // 4
+				"  tokenStorage:",          // 5
+				"    type: file",           // 6
+				"    confg:",               // 7
+				"      path: x",            // 8
+			),
+			want: Errors{{Path: "auth.tokenStorage.confg", Line: 7, Msg: `unknown key; did you mean "config"?`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "unknown key differing in case",
+			yaml: lines("http:", "  publicURL: https://x.example"),
+			want: Errors{{Path: "http.publicURL", Line: 2, Msg: `unknown key; did you mean "publicUrl"?`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "unknown key without a close match",
+			yaml: lines("logging:", "  colour: red"),
+			want: Errors{{Path: "logging.colour", Line: 2, Msg: "unknown key", Err: ErrUnknownKey}},
+		},
+		{
+			name: "wrong type integer",
+			yaml: lines("http:", "  host: 127.0.0.1", "  port: abc"),
+			want: Errors{{Path: "http.port", Line: 3, Msg: `expected an integer, got "abc"`, Err: ErrType}},
+		},
+		{
+			name: "list where a string goes",
+			yaml: lines("info:", "  name: [a, b]"),
+			want: Errors{{Path: "info.name", Line: 2, Msg: "expected a string, got a list", Err: ErrType}},
+		},
+		{
+			name: "scalar where a mapping goes",
+			yaml: lines("http: 8080"),
+			want: Errors{{Path: "http", Line: 1, Msg: `expected a mapping, got "8080"`, Err: ErrType}},
+		},
+		{
+			name: "scalar where a list goes",
+			yaml: lines("logging:", "  redact: access_token"),
+			want: Errors{{Path: "logging.redact", Line: 2, Msg: `expected a list, got "access_token"`, Err: ErrType}},
+		},
+		{
+			name: "null list item",
+			yaml: lines("http:", "  allowedHosts: [a.example, ~]"),
+			want: Errors{{Path: "http.allowedHosts[1]", Line: 2, Msg: "expected a string, got null", Err: ErrType}},
+		},
+		{
+			name: "bad enum value",
+			yaml: lines("auth:", "  mode: oauth"),
+			want: Errors{{Path: "auth.mode", Line: 2, Msg: `invalid value "oauth" (allowed: public, transparent, orchestrated)`, Err: ErrValue}},
+		},
+		{
+			name: "bad environment value",
+			yaml: lines("environment: prod"),
+			want: Errors{{Path: "environment", Line: 1, Msg: `invalid value "prod" (allowed: development, staging, production)`, Err: ErrValue}},
+		},
+		{
+			name: "bad FRONTMCP_ENV",
+			env:  map[string]string{"FRONTMCP_ENV": "dev"},
+			want: Errors{{Path: "environment", Msg: `invalid value "dev" from FRONTMCP_ENV (allowed: development, staging, production)`, Err: ErrValue}},
+		},
+		{
+			name: "duplicate key",
+			yaml: lines("http:", "  port: 1", "  host: a", "  port: 2"),
+			want: Errors{{Path: "http.port", Line: 4, Msg: "duplicate key, first set at line 2", Err: ErrDuplicateKey}},
+		},
+		{
+			name: "duplicate top-level key",
+			yaml: lines("logging:", "  level: info", "logging:", "  level: warn"),
+			want: Errors{{Path: "logging", Line: 3, Msg: "duplicate key, first set at line 1", Err: ErrDuplicateKey}},
+		},
+		{
+			name: "missing variable",
+			yaml: lines("http:", "  port: ${PORT}"),
+			want: Errors{{Path: "http.port", Line: 2, Msg: "environment variable PORT is not set (use ${PORT:-default} for a default)", Err: ErrVariable}},
+		},
+		{
+			name: "VAR and VAR_FILE both set",
+			yaml: lines("http:", "  port: ${PORT}"),
+			env:  map[string]string{"PORT": "1", "PORT_FILE": "/run/secrets/port"},
+			want: Errors{{Path: "http.port", Line: 2, Msg: "both PORT and PORT_FILE are set; set only one", Err: ErrVariable}},
+		},
+		{
+			name: "VAR_FILE unreadable",
+			yaml: lines("info:", "  name: ${NAME}"),
+			env:  map[string]string{"NAME_FILE": "/nonexistent/name"},
+			want: Errors{{Path: "info.name", Line: 2, Msg: "cannot read the file named by NAME_FILE: open /nonexistent/name: no such file or directory", Err: ErrVariable}},
+		},
+		{
+			name: "invalid variable reference",
+			yaml: lines("info:", "  name: ${1BAD}"),
+			want: Errors{{Path: "info.name", Line: 2, Msg: `invalid variable reference "${1BAD}" (use ${NAME} or ${NAME:-default}; $$ for a literal $)`, Err: ErrVariable}},
+		},
+		{
+			name: "unterminated variable reference",
+			yaml: lines("info:", "  name: abc${X"),
+			want: Errors{{Path: "info.name", Line: 2, Msg: `unterminated variable reference "${X" (write $$ for a literal $)`, Err: ErrVariable}},
+		},
+		{
+			name: "redis key under type file",
+			yaml: lines("auth:", "  tokenStorage:", "    type: file", "    config:", "      host: redis.local"),
+			want: Errors{{Path: "auth.tokenStorage.config.host", Line: 5, Msg: `unknown key for tokenStorage type file; "host" belongs to type redis`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "redis key under default type",
+			yaml: lines("auth:", "  tokenStorage:", "    config:", "      keyPrefix: x"),
+			want: Errors{{Path: "auth.tokenStorage.config.keyPrefix", Line: 4, Msg: `unknown key for tokenStorage type file; "keyPrefix" belongs to type redis`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "config under type memory",
+			yaml: lines("auth:", "  tokenStorage:", "    config:", "      path: x", "    type: memory"),
+			want: Errors{{Path: "auth.tokenStorage.config.path", Line: 4, Msg: `unknown key for tokenStorage type memory (it takes no config); "path" belongs to type file`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "typo under file config",
+			yaml: lines("auth:", "  tokenStorage:", "    config:", "      pth: x"),
+			want: Errors{{Path: "auth.tokenStorage.config.pth", Line: 4, Msg: `unknown key for tokenStorage type file; did you mean "path"?`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "unknown tokenStorage key",
+			yaml: lines("auth:", "  tokenStorage:", "    typ: file"),
+			want: Errors{{Path: "auth.tokenStorage.typ", Line: 3, Msg: `unknown key; did you mean "type"?`, Err: ErrUnknownKey}},
+		},
+		{
+			name: "bad storage type skips config",
+			yaml: lines("auth:", "  tokenStorage:", "    type: sql", "    config:", "      dsn: x"),
+			want: Errors{{Path: "auth.tokenStorage.type", Line: 3, Msg: `invalid value "sql" (allowed: memory, file, redis)`, Err: ErrValue}},
+		},
+		{
+			name: "bool and duration in redis config",
+			yaml: lines("auth:", "  tokenStorage:", "    type: redis", "    config:", "      host: localhost", "      tls: yes", "      dialTimeout: 5 seconds"),
+			want: Errors{
+				{Path: "auth.tokenStorage.type", Line: 3, Msg: "not implemented yet", Err: ErrNotImplemented},
+				{Path: "auth.tokenStorage.config.tls", Line: 6, Msg: `expected true, false or a mapping, got "yes"`, Err: ErrType},
+				{Path: "auth.tokenStorage.config.dialTimeout", Line: 7, Msg: `expected a duration (seconds as an integer, or a string like "15m"), got "5 seconds"`, Err: ErrType},
+			},
+		},
+		{
+			name: "negative duration",
+			yaml: lines("auth:", "  refresh:", "    accessTokenTtl: -5"),
+			want: Errors{
+				{Path: "auth.refresh", Line: 2, Msg: "not implemented yet", Err: ErrNotImplemented},
+				{Path: "auth.refresh.accessTokenTtl", Line: 3, Msg: "must not be negative, got -5", Err: ErrType},
+			},
+		},
+		{
+			name: "signKey that is not JSON",
+			yaml: lines("auth:", "  local:", "    signKey: not-json"),
+			want: Errors{
+				{Path: "auth.local", Line: 2, Msg: "not implemented yet", Err: ErrNotImplemented},
+				{Path: "auth.local.signKey", Line: 3, Msg: `expected a JSON object such as a JWK ({"kty": ...})`, Err: ErrType},
+			},
+		},
+		{
+			name: "merge key",
+			yaml: lines("http:", "  <<: {port: 1}"),
+			want: Errors{{Path: "http.<<", Line: 2, Msg: "merge keys (<<) are not supported; write the keys out", Err: ErrUnknownKey}},
+		},
+		{
+			name: "syntax error",
+			yaml: lines("http:", "\tport: 1"),
+			want: Errors{{Line: 2, Msg: "found character that cannot start any token", Err: ErrSyntax}},
+		},
+		{
+			name: "two documents",
+			yaml: lines("info: {}", "---", "info: {}"),
+			want: Errors{{Line: 2, Msg: "a configuration file holds one YAML document; remove the second", Err: ErrSyntax}},
+		},
+		{
+			name: "top level not a mapping",
+			yaml: lines("- a"),
+			want: Errors{{Line: 1, Msg: "the top level must be a mapping of keys (info, environment, http, auth, logging)", Err: ErrType}},
+		},
+		{
+			name: "all errors collected in line order",
+			yaml: lines(
+				"logging:",        // 1
+				"  level: loud",   // 2
+				"http:",           // 3
+				"  port: x",       // 4
+				"  mcpPath: mcp",  // 5
+				"  prot: 1",       // 6
+				"info:",           // 7
+				"  name: ${NAME}", // 8
+			),
+			want: Errors{
+				{Path: "logging.level", Line: 2, Msg: `invalid value "loud" (allowed: debug, info, warn, error)`, Err: ErrValue},
+				{Path: "http.port", Line: 4, Msg: `expected an integer, got "x"`, Err: ErrType},
+				{Path: "http.mcpPath", Line: 5, Msg: "must start with /", Err: ErrValue},
+				{Path: "http.prot", Line: 6, Msg: `unknown key; did you mean "port"?`, Err: ErrUnknownKey},
+				{Path: "info.name", Line: 8, Msg: "environment variable NAME is not set (use ${NAME:-default} for a default)", Err: ErrVariable},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.yaml), "c.yaml", envOpts(tt.env))
+			if err == nil {
+				t.Fatalf("Parse succeeded, want errors; config: %+v", c)
+			}
+			if c != nil {
+				t.Errorf("Parse returned a config with an error")
+			}
+			if diff := diffErrors(tt.want, asErrors(t, err)); diff != "" {
+				t.Errorf("errors mismatch (-want +got):\n%s", diff)
+			}
+			for _, w := range tt.want {
+				if !errors.Is(err, w.Err) {
+					t.Errorf("errors.Is(err, %v) = false", w.Err)
+				}
+			}
+		})
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	_, err := Parse([]byte(lines("http:", "  port: abc", "  prot: 1")), "c.yaml", envOpts(nil))
+	want := "config: 2 errors:\n\thttp.port: expected an integer, got \"abc\" (line 2)\n\thttp.prot: unknown key; did you mean \"port\"? (line 3)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err, want)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Path != "http.port" {
+		t.Errorf("errors.As(*Error) = %v, want the first error", e)
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	// Each level references the previous one ten times: 10^7 values once
+	// expanded, from a few hundred bytes.
+	var b strings.Builder
+	b.WriteString("auth:\n  local:\n    users:\n      - username: u\n        claims:\n")
+	b.WriteString("          l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 7; i++ {
+		b.WriteString("          l" + string(rune('0'+i)) + ": &l" + string(rune('0'+i)) + " [")
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*l" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	_, err := Parse([]byte(b.String()), "c.yaml", envOpts(nil))
+	if !errors.Is(err, ErrValue) || !strings.Contains(err.Error(), "too many values or alias expansions") {
+		t.Errorf("Parse error = %v, want the node limit", err)
+	}
+}
+
+func TestNotImplemented(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want Errors
+	}{
+		{"mode orchestrated", lines("auth:", "  mode: orchestrated"), nil,
+			Errors{{Path: "auth.mode", Line: 2}}},
+		{"mode transparent", lines("auth:", "  mode: transparent", "  provider: https://idp.example"), nil,
+			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.provider", Line: 3}}},
+		{"redis storage", lines("auth:", "  tokenStorage:", "    type: redis", "    config:", "      host: localhost"), nil,
+			Errors{{Path: "auth.tokenStorage.type", Line: 3}}},
+		{"type", lines("auth:", "  type: local"), nil, Errors{{Path: "auth.type", Line: 2}}},
+		{"refresh", lines("auth:", "  refresh:", "    accessTokenTtl: 900"), nil, Errors{{Path: "auth.refresh", Line: 2}}},
+		{"local signKey", lines("auth:", "  local:", `    signKey: '{"kty":"oct","k":"c2VjcmV0"}'`), nil, Errors{{Path: "auth.local", Line: 2}}},
+		{"local signKey as a mapping", lines("auth:", "  local:", "    signKey:", "      kty: EC"), nil, Errors{{Path: "auth.local", Line: 2}}},
+		{"provider", lines("auth:", "  provider: https://idp.example"), nil, Errors{{Path: "auth.provider", Line: 2}}},
+		{"expectedAudience", lines("auth:", "  expectedAudience: https://api.example"), nil, Errors{{Path: "auth.expectedAudience", Line: 2}}},
+		{"transparent", lines("auth:", "  transparent:", "    clockLeeway: 30s"), nil, Errors{{Path: "auth.transparent", Line: 2}}},
+		{"remote", lines("auth:", "  remote:", "    clientId: x"), nil, Errors{{Path: "auth.remote", Line: 2}}},
+		{"consent", lines("auth:", "  consent: {enabled: false}"), nil, Errors{{Path: "auth.consent", Line: 2}}},
+		{"allowDefaultPublic", lines("auth:", "  allowDefaultPublic: false"), nil, Errors{{Path: "auth.allowDefaultPublic", Line: 2}}},
+		{"dcrEnabled", lines("auth:", "  dcrEnabled: false"), nil, Errors{{Path: "auth.dcrEnabled", Line: 2}}},
+		{"dcr", lines("auth:", "  dcr:", "    maxClients: 5"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
+		{"cimd", lines("auth:", "  cimd:", "    enabled: true"), nil, Errors{{Path: "auth.cimd", Line: 2}}},
+		{"clients", lines("auth:", "  clients:", "    - clientId: a"), nil, Errors{{Path: "auth.clients", Line: 2}}},
+		{"scopes", lines("auth:", "  scopes: [read]"), nil, Errors{{Path: "auth.scopes", Line: 2}}},
+		{"vault", lines("auth:", "  vault:", "    key: k"), nil, Errors{{Path: "auth.vault", Line: 2}}},
+		{"present but empty", lines("auth:", "  refresh:"), nil, Errors{{Path: "auth.refresh", Line: 2}}},
+		{"JWT_SIGNING_KEY fallback", lines("auth:", "  mode: orchestrated"),
+			map[string]string{"JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`},
+			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.local.signKey", Msg: "not implemented yet (set from JWT_SIGNING_KEY)"}}},
+		{"IDP fallbacks in transparent mode", lines("auth:", "  mode: transparent"),
+			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_EXPECTED_AUDIENCE": "https://api.example"},
+			Errors{{Path: "auth.mode", Line: 2},
+				{Path: "auth.provider", Msg: "not implemented yet (set from IDP_PROVIDER_URL)"},
+				{Path: "auth.expectedAudience", Msg: "not implemented yet (set from IDP_EXPECTED_AUDIENCE)"}}},
+		{"remote fallbacks", lines("auth:", "  mode: orchestrated", "  type: remote"),
+			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_CLIENT_ID": "id", "IDP_CLIENT_SECRET": "s", "VAULT_KEY": "k"},
+			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.type", Line: 3},
+				{Path: "auth.provider", Msg: "not implemented yet (set from IDP_PROVIDER_URL)"},
+				{Path: "auth.remote.clientId", Msg: "not implemented yet (set from IDP_CLIENT_ID)"},
+				{Path: "auth.remote.clientSecret", Msg: "not implemented yet (set from IDP_CLIENT_SECRET)"},
+				{Path: "auth.vault.key", Msg: "not implemented yet (set from VAULT_KEY)"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "c.yaml", envOpts(tt.env))
+			for _, w := range tt.want {
+				w.Err = ErrNotImplemented
+				if w.Msg == "" {
+					w.Msg = "not implemented yet"
+				}
+			}
+			if diff := diffErrors(tt.want, asErrors(t, err)); diff != "" {
+				t.Errorf("errors mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestChecklistExample(t *testing.T) {
+	// The checklist's minimum production configuration names only options
+	// that are not implemented yet; each is reported, and nothing else.
+	env := map[string]string{"REDIS_HOST": "redis.example.com", "REDIS_PASSWORD": "pw", "JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`}
+	_, err := Load("testdata/checklist.yaml", envOpts(env))
+	var got []string
+	for _, e := range asErrors(t, err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"auth.mode: not implemented yet (line 7)",
+		"auth.type: not implemented yet (line 8)",
+		"auth.tokenStorage.type: not implemented yet (line 11)",
+		"auth.local: not implemented yet (line 18)",
+		"auth.refresh: not implemented yet (line 20)",
+		"auth.consent: not implemented yet (line 23)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestExpansion(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name       string
+		value      string // the YAML value of info.name (line 2)
+		env        map[string]string
+		want       string
+		wantSource string
+	}{
+		{"plain", "demo", nil, "demo", ""},
+		{"variable", "${NAME}", map[string]string{"NAME": "svc"}, "svc", "env NAME via c.yaml:2"},
+		{"inside text", "pre-${NAME}-post", map[string]string{"NAME": "svc"}, "pre-svc-post", "env NAME via c.yaml:2"},
+		{"two variables", "${A}/${B}", map[string]string{"A": "a", "B": "b"}, "a/b", "env A, env B via c.yaml:2"},
+		{"default when unset", "${NAME:-fallback}", nil, "fallback", ""},
+		{"default when empty", "${NAME:-fallback}", map[string]string{"NAME": ""}, "fallback", ""},
+		{"default not used when set", "${NAME:-fallback}", map[string]string{"NAME": "svc"}, "svc", "env NAME via c.yaml:2"},
+		{"empty default", "x${NAME:-}y", nil, "xy", ""},
+		{"default containing :-", "${NAME:-a:-b}", nil, "a:-b", ""},
+		{"set but empty", "<${NAME}>", map[string]string{"NAME": ""}, "<>", "env NAME via c.yaml:2"},
+		{"dollar escape", "'$${NAME}'", map[string]string{"NAME": "svc"}, "${NAME}", ""},
+		{"lone dollars kept", "'cost $5, $x and $'", nil, "cost $5, $x and $", ""},
+		{"quoted variable", `"${NAME}"`, map[string]string{"NAME": "svc"}, "svc", "env NAME via c.yaml:2"},
+		{"VAR_FILE", "${NAME}", map[string]string{"NAME_FILE": write("a", "from-file\n")}, "from-file", "env NAME_FILE via c.yaml:2"},
+		{"VAR_FILE CRLF", "${NAME}", map[string]string{"NAME_FILE": write("b", "from-file\r\n")}, "from-file", "env NAME_FILE via c.yaml:2"},
+		{"VAR_FILE one newline trimmed", "${NAME}", map[string]string{"NAME_FILE": write("c", "two\n\n")}, "two\n", "env NAME_FILE via c.yaml:2"},
+		{"VAR_FILE without newline", "${NAME}", map[string]string{"NAME_FILE": write("d", "raw")}, "raw", "env NAME_FILE via c.yaml:2"},
+		{"VAR_FILE under a default", "${NAME:-x}", map[string]string{"NAME_FILE": write("e", "file\n")}, "file", "env NAME_FILE via c.yaml:2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(lines("info:", "  name: "+tt.value)), "c.yaml", envOpts(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Info.Name != tt.want {
+				t.Errorf("info.name = %q, want %q", c.Info.Name, tt.want)
+			}
+			want := map[string]string{}
+			if tt.wantSource != "" {
+				want["info.name"] = tt.wantSource
+			}
+			if diff := cmp.Diff(want, c.Sources()); diff != "" {
+				t.Errorf("Sources mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTypedExpansion(t *testing.T) {
+	yaml := lines(
+		"http:",
+		`  port: "${PORT}"`,
+		`  allowedHosts: ["${HOST_A}", b.example]`,
+		"logging:",
+		"  level: ${LEVEL:-warn}",
+	)
+	c, err := Parse([]byte(yaml), "", envOpts(map[string]string{"PORT": "8080", "HOST_A": "a.example"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.HTTP.Port, c.HTTP.AllowedHosts, c.Logging.Level, c.Sources()}
+	want := []any{8080, []string{"a.example", "b.example"}, LevelWarn, map[string]string{
+		"http.port":            "env PORT via line 2",
+		"http.allowedHosts[0]": "env HOST_A via line 3",
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseAccepts(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want func(c *Config)
+	}{
+		{"empty file", "", func(*Config) {}},
+		{"comments only", "# nothing\n", func(*Config) {}},
+		{"empty values keep defaults", lines("http:", "  port:", "logging: ~"), func(*Config) {}},
+		{"config before type", lines("auth:", "  tokenStorage:", "    config:", "      path: /tmp/x.db", "    type: file"),
+			func(c *Config) { c.Auth.TokenStorage.File.Path = "/tmp/x.db" }},
+		{"memory with empty config", lines("auth:", "  tokenStorage:", "    type: memory", "    config: {}"),
+			func(c *Config) { c.Auth.TokenStorage.Type = StorageMemory }},
+		{"aliases", lines("logging:", "  redact: &r [a.example]", "http:", "  allowedHosts: *r"),
+			func(c *Config) {
+				c.Logging.Redact = []string{"a.example"}
+				c.HTTP.AllowedHosts = []string{"a.example"}
+			}},
+		{"flow style and quoting", lines(`{http: {port: "8080", host: '::1'}, info: {name: "x", version: 2}}`),
+			func(c *Config) {
+				c.HTTP.Port, c.HTTP.Host = 8080, "::1"
+				c.Info = Info{Name: "x", Version: "2"}
+			}},
+		{"port zero leaves publicUrl empty", lines("http:", "  port: 0"),
+			func(c *Config) { c.HTTP.Port, c.HTTP.PublicURL = 0, "" }},
+		{"public mode and both session modes", lines("auth:", "  mode: public", "  sessionMode: stateless"),
+			func(c *Config) { c.Auth.SessionMode = SessionStateless }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.yaml), "c.yaml", envOpts(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Default(Development)
+			tt.want(want)
+			if diff := cmp.Diff(want, got, ignoreUnexported); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDurations(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr string
+	}{
+		{"900", "15m0s", ""},
+		{"0", "0s", ""},
+		{"15m", "15m0s", ""},
+		{"1h30m", "1h30m0s", ""},
+		{"-1", "", "must not be negative, got -1"},
+		{"-5m", "", "must not be negative, got -5m"},
+		{"1.5", "", `expected a duration (seconds as an integer, or a string like "15m"), got "1.5"`},
+		{"99999999999999", "", "duration 99999999999999 seconds is too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			d, err := parseDuration(tt.in)
+			var got, gotErr string
+			if err != nil {
+				gotErr = err.Error()
+			} else {
+				got = d.String()
+			}
+			if got != tt.want || gotErr != tt.wantErr {
+				t.Errorf("parseDuration(%q) = %q, %q; want %q, %q", tt.in, got, gotErr, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,613 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Validate checks the semantic rules that YAML types cannot express: ranges,
+// URL shapes, options that only make sense together, and, in production,
+// the settings refused as insecure. It also rejects options that are not
+// implemented yet when they differ from their defaults. The result is nil or
+// Errors. Load and Parse call it.
+func (c *Config) Validate() error {
+	if errs := c.validate(true); len(errs) > 0 {
+		sortErrors(errs)
+		return errs
+	}
+	return nil
+}
+
+// validate runs every check; checkPlanned adds the not-implemented check for
+// configs built in Go (the loader checks presence in the file instead).
+func (c *Config) validate(checkPlanned bool) Errors {
+	v := &validator{c: c, prod: c.Environment == Production}
+	v.info()
+	v.enum("environment", c.Environment, false)
+	v.http()
+	v.auth()
+	v.logging()
+	if checkPlanned {
+		v.planned(reflect.ValueOf(c).Elem(), reflect.ValueOf(Default(c.Environment)).Elem(), "")
+	}
+	return v.errs
+}
+
+type validator struct {
+	c    *Config
+	prod bool
+	errs Errors
+}
+
+func (v *validator) add(path string, kind error, format string, args ...any) {
+	v.errs = append(v.errs, &Error{Path: path, Line: v.lineOf(path), Msg: fmt.Sprintf(format, args...), Err: kind})
+}
+
+// lineOf finds the file line of path or of its nearest parent in the file.
+func (v *validator) lineOf(path string) int {
+	for path != "" {
+		if l, ok := v.c.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// enum checks that val is one of its type's values (or empty when allowed).
+func (v *validator) enum(path string, val enum, allowEmpty bool) {
+	s := reflect.ValueOf(val).String()
+	if s == "" && allowEmpty {
+		return
+	}
+	if !slices.Contains(val.allowedValues(), s) {
+		v.add(path, ErrValue, "invalid value %s (allowed: %s)", quote(s), strings.Join(val.allowedValues(), ", "))
+	}
+}
+
+func (v *validator) info() {
+	if v.c.Info.Name == "" {
+		v.add("info.name", ErrValue, "must not be empty")
+	}
+	if v.c.Info.Version == "" {
+		v.add("info.version", ErrValue, "must not be empty")
+	}
+}
+
+func (v *validator) http() {
+	h := &v.c.HTTP
+	if !validListenHost(h.Host) {
+		v.add("http.host", ErrValue, "must be a host name or IP address without a port (use http.port)")
+	}
+	if h.Port < 0 || h.Port > 65535 {
+		v.add("http.port", ErrValue, "must be between 1 and 65535, or 0 to pick a free port; got %d", h.Port)
+	}
+	switch {
+	case h.PublicURL != "":
+		if u, ok := v.absURL("http.publicUrl", h.PublicURL); ok {
+			if u.RawQuery != "" || u.ForceQuery {
+				v.add("http.publicUrl", ErrValue, "must not have a query")
+			}
+			if v.prod && u.Scheme != "https" {
+				v.add("http.publicUrl", ErrInsecure, "must use https in production: tokens and codes travel in requests; terminate TLS at a reverse proxy or load balancer and set publicUrl to its https address")
+			}
+		}
+	case v.prod:
+		v.add("http.publicUrl", ErrInsecure, "must be set in production to the https URL clients use; the default %s is plain http", v.c.BaseURL())
+	}
+	switch p := h.MCPPath; {
+	case !strings.HasPrefix(p, "/"):
+		v.add("http.mcpPath", ErrValue, "must start with /")
+	case strings.ContainsAny(p, "?# \t") || strings.Contains(p, "//") || strings.Contains(p, ".."):
+		v.add("http.mcpPath", ErrValue, "must be a plain path (no query, fragment, spaces, // or ..)")
+	case p == "/.well-known" || strings.HasPrefix(p, "/.well-known/"):
+		v.add("http.mcpPath", ErrValue, "must not be under /.well-known/, which holds the discovery documents")
+	}
+	for i, host := range h.AllowedHosts {
+		path := fmt.Sprintf("http.allowedHosts[%d]", i)
+		if host == "" || strings.ContainsAny(host, "/ \t*") {
+			v.add(path, ErrValue, "must be a Host header value: a host name or host:port (no scheme, path or wildcard)")
+		}
+	}
+	for i, origin := range h.AllowedOrigins {
+		path := fmt.Sprintf("http.allowedOrigins[%d]", i)
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			v.add(path, ErrValue, "must be an origin such as https://app.example.com (scheme, host and optional port; no wildcard or path)")
+		}
+	}
+}
+
+// validListenHost accepts "" (all interfaces), an IP address or a DNS name.
+func validListenHost(h string) bool {
+	if h == "" || net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) > 253 || strings.HasPrefix(h, "-") || strings.HasPrefix(h, ".") {
+		return false
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// absURL checks an absolute http(s) URL without credentials or fragment.
+func (v *validator) absURL(path, s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() {
+		v.add(path, ErrValue, "must be an absolute http or https URL")
+		return nil, false
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		v.add(path, ErrValue, "must be an http or https URL")
+		return nil, false
+	}
+	if u.Host == "" {
+		v.add(path, ErrValue, "must include a host")
+		return nil, false
+	}
+	if u.User != nil {
+		v.add(path, ErrValue, "must not contain a user name or password")
+		return nil, false
+	}
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		v.add(path, ErrValue, "must not have a fragment")
+		return nil, false
+	}
+	return u, true
+}
+
+// remoteURL checks a URL of another server: absolute, and https in
+// production.
+func (v *validator) remoteURL(path, s string) {
+	if s == "" {
+		return
+	}
+	if u, ok := v.absURL(path, s); ok && v.prod && u.Scheme != "https" {
+		v.add(path, ErrInsecure, "must use https in production")
+	}
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) auth() {
+	a := &v.c.Auth
+	switch {
+	case a.Mode == "" && v.prod:
+		v.add("auth.mode", ErrInsecure, "must be set explicitly in production (public, transparent or orchestrated), so the server never runs unauthenticated by accident")
+	default:
+		v.enum("auth.mode", a.Mode, false)
+	}
+	v.enum("auth.type", a.Type, true)
+	if a.Type != "" && a.Mode != ModeOrchestrated {
+		v.add("auth.type", ErrValue, "is only valid with mode orchestrated")
+	}
+	v.enum("auth.sessionMode", a.SessionMode, false)
+	v.storage()
+	v.local()
+	if usesProvider(v.c) && a.Provider == "" {
+		v.add("auth.provider", ErrValue, "must be set (or IDP_PROVIDER_URL) for mode %s", a.Mode)
+	}
+	v.remoteURL("auth.provider", a.Provider)
+	if v.prod && a.Mode == ModeTransparent && a.ExpectedAudience == "" {
+		v.add("auth.expectedAudience", ErrInsecure, "must be set in production (or IDP_EXPECTED_AUDIENCE): without it tokens issued for other services are accepted")
+	}
+	v.transparent()
+	v.remote()
+	v.refresh()
+	if v.prod && a.AllowDefaultPublic {
+		v.add("auth.allowDefaultPublic", ErrInsecure, "must be false in production: it lets requests without a token in")
+	}
+	for i, u := range a.DCR.AllowedRedirectURIs {
+		v.redirectURI(fmt.Sprintf("auth.dcr.allowedRedirectUris[%d]", i), u)
+	}
+	if a.DCR.MaxClients < 0 {
+		v.add("auth.dcr.maxClients", ErrValue, "must not be negative")
+	}
+	for i, d := range a.CIMD.AllowedDomains {
+		if d == "" || strings.ContainsAny(d, "/: \t") {
+			v.add(fmt.Sprintf("auth.cimd.allowedDomains[%d]", i), ErrValue, "must be a host name such as example.com (no scheme, port or path)")
+		}
+	}
+	v.ttlRange("auth.cimd.cacheTtl", a.CIMD.CacheTTL.Min, a.CIMD.CacheTTL.Max)
+	v.clients()
+	v.scopes("auth.scopes", a.Scopes)
+	if a.Vault.Key == "" && len(a.Vault.PreviousKeys) > 0 {
+		v.add("auth.vault.key", ErrValue, "must be set when previousKeys is set")
+	}
+	for i, k := range a.Vault.PreviousKeys {
+		if k == "" {
+			v.add(fmt.Sprintf("auth.vault.previousKeys[%d]", i), ErrValue, "must not be empty")
+		}
+	}
+}
+
+func (v *validator) storage() {
+	ts := &v.c.Auth.TokenStorage
+	v.enum("auth.tokenStorage.type", ts.Type, false)
+	def := Default(v.c.Environment).Auth.TokenStorage
+	switch ts.Type {
+	case StorageMemory:
+		if v.prod {
+			v.add("auth.tokenStorage.type", ErrInsecure, "memory storage is refused in production: it loses every token and session on restart and cannot be shared between instances; use file or redis")
+		}
+	case StorageFile:
+		if ts.File.Path == "" {
+			v.add("auth.tokenStorage.config.path", ErrValue, "must not be empty")
+		}
+	case StorageRedis:
+		v.redis(&ts.Redis)
+	}
+	if ts.Type != StorageRedis && !equalValue(reflect.ValueOf(ts.Redis), reflect.ValueOf(def.Redis)) {
+		v.add("auth.tokenStorage.config", ErrValue, "redis settings are set but type is %s", ts.Type)
+	}
+	if ts.Type != StorageFile && ts.File != def.File {
+		v.add("auth.tokenStorage.config", ErrValue, "file settings are set but type is %s", ts.Type)
+	}
+}
+
+func (v *validator) redis(r *RedisStorage) {
+	const base = "auth.tokenStorage.config"
+	var hosts []string
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		switch {
+		case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix"):
+			v.add(base+".url", ErrValue, "must be a redis://, rediss:// or unix:// URL")
+		case r.Host != "" || len(r.SentinelAddrs) > 0 || len(r.ClusterAddrs) > 0:
+			v.add(base+".url", ErrValue, "set either url or host/sentinelAddrs/clusterAddrs, not both")
+		default:
+			hosts = append(hosts, u.Hostname())
+			if u.Scheme == "unix" {
+				hosts[len(hosts)-1] = "localhost"
+			}
+		}
+	}
+	if r.Host != "" {
+		hosts = append(hosts, r.Host)
+	}
+	addrs := func(name string, list []string) {
+		for i, a := range list {
+			h, _, err := net.SplitHostPort(a)
+			if err != nil || h == "" {
+				v.add(fmt.Sprintf("%s.%s[%d]", base, name, i), ErrValue, "must be host:port")
+				continue
+			}
+			hosts = append(hosts, h)
+		}
+	}
+	addrs("sentinelAddrs", r.SentinelAddrs)
+	addrs("clusterAddrs", r.ClusterAddrs)
+	switch {
+	case r.URL == "" && r.Host == "" && len(r.SentinelAddrs) == 0 && len(r.ClusterAddrs) == 0:
+		v.add(base+".host", ErrValue, "must be set (or REDIS_HOST), or use url, sentinelAddrs or clusterAddrs")
+	case len(r.SentinelAddrs) > 0 && len(r.ClusterAddrs) > 0:
+		v.add(base+".clusterAddrs", ErrValue, "cannot be combined with sentinelAddrs")
+	case len(r.SentinelAddrs) > 0 && r.MasterName == "":
+		v.add(base+".masterName", ErrValue, "must be set with sentinelAddrs")
+	case r.MasterName != "" && len(r.SentinelAddrs) == 0:
+		v.add(base+".sentinelAddrs", ErrValue, "must be set with masterName")
+	case len(r.ClusterAddrs) > 0 && r.DB != 0:
+		v.add(base+".db", ErrValue, "must be 0 with clusterAddrs (Redis Cluster has one database)")
+	}
+	if r.Port < 1 || r.Port > 65535 {
+		v.add(base+".port", ErrValue, "must be between 1 and 65535; got %d", r.Port)
+	}
+	if r.DB < 0 {
+		v.add(base+".db", ErrValue, "must not be negative")
+	}
+	if r.PoolSize < 0 {
+		v.add(base+".poolSize", ErrValue, "must not be negative")
+	}
+	for name, d := range map[string]time.Duration{"dialTimeout": r.DialTimeout, "readTimeout": r.ReadTimeout, "writeTimeout": r.WriteTimeout} {
+		if d < 0 {
+			v.add(base+"."+name, ErrValue, "must not be negative")
+		}
+	}
+	t := r.TLS
+	if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+		v.add(base+".tls", ErrValue, "TLS settings are set but TLS is off")
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		v.add(base+".tls", ErrValue, "certFile and keyFile must be set together")
+	}
+	if !v.prod {
+		return
+	}
+	if t.InsecureSkipVerify {
+		v.add(base+".tls.insecureSkipVerify", ErrInsecure, "is refused in production: it accepts any certificate, so anyone on the path can read the tokens; trust the server's CA with caFile instead")
+	}
+	tlsOn := t.Enabled || strings.HasPrefix(r.URL, "rediss://")
+	if !tlsOn && slices.ContainsFunc(hosts, func(h string) bool { return !isLoopbackHost(h) }) {
+		v.add(base+".tls", ErrInsecure, "must be on in production for a Redis that is not on this host: tokens cross the network; set tls: true")
+	}
+}
+
+func (v *validator) local() {
+	l := &v.c.Auth.Local
+	if len(l.SignKey) > 0 {
+		v.jwk("auth.local.signKey", l.SignKey, true)
+	}
+	for i, k := range l.VerifyKeys {
+		v.jwk(fmt.Sprintf("auth.local.verifyKeys[%d]", i), k, false)
+	}
+	if l.KeyRotationDays < 0 {
+		v.add("auth.local.keyRotationDays", ErrValue, "must not be negative (0 turns rotation off)")
+	}
+	if l.MaxKeys < 1 {
+		v.add("auth.local.maxKeys", ErrValue, "must be at least 1")
+	}
+	seen := map[string]bool{}
+	for i, u := range l.Users {
+		p := fmt.Sprintf("auth.local.users[%d]", i)
+		switch {
+		case u.Username == "":
+			v.add(p+".username", ErrValue, "must not be empty")
+		case seen[u.Username]:
+			v.add(p+".username", ErrValue, "duplicate username %s", quote(u.Username))
+		}
+		seen[u.Username] = true
+		if !isPasswordHash(u.PasswordHash) {
+			v.add(p+".passwordHash", ErrValue, "must be a bcrypt ($2b$...) or argon2id ($argon2id$...) hash, never a plain password (for example: htpasswd -nbBC 12 user PASSWORD)")
+		}
+	}
+}
+
+func isPasswordHash(s string) bool {
+	for _, prefix := range []string{"$2a$", "$2b$", "$2y$", "$argon2id$"} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// jwk checks a JSON Web Key (RFC 7517 §4): an object with a "kty"; a
+// signing key must hold its private part.
+func (v *validator) jwk(path string, raw json.RawMessage, private bool) {
+	var k map[string]any
+	if err := json.Unmarshal(raw, &k); err != nil || k == nil {
+		v.add(path, ErrValue, "must be a JSON object (a JWK)")
+		return
+	}
+	kty, _ := k["kty"].(string)
+	if kty == "" {
+		v.add(path, ErrValue, `must be a JWK with a "kty" member (RFC 7517 §4.1)`)
+		return
+	}
+	if !private {
+		return
+	}
+	member := "d"
+	if kty == "oct" {
+		member = "k"
+	}
+	if _, ok := k[member]; !ok {
+		v.add(path, ErrValue, "must be a private key: the JWK has no %q member", member)
+	}
+}
+
+func (v *validator) transparent() {
+	t := &v.c.Auth.Transparent
+	for i, iss := range t.AdditionalIssuers {
+		if iss == "" {
+			v.add(fmt.Sprintf("auth.transparent.additionalIssuers[%d]", i), ErrValue, "must not be empty")
+		}
+	}
+	v.scopes("auth.transparent.requiredScopes", t.RequiredScopes)
+	v.remoteURL("auth.transparent.jwksUri", t.JWKSURI)
+	if len(t.JWKS) > 0 {
+		var set struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(t.JWKS, &set); err != nil || set.Keys == nil {
+			v.add("auth.transparent.jwks", ErrValue, `must be a JWK Set: {"keys": [...]} (RFC 7517 §5)`)
+		}
+		for i, k := range set.Keys {
+			v.jwk(fmt.Sprintf("auth.transparent.jwks.keys[%d]", i), k, false)
+		}
+	}
+	if t.ClockLeeway < 0 || t.ClockLeeway > 5*time.Minute {
+		v.add("auth.transparent.clockLeeway", ErrValue, "must be between 0 and 5m; a larger leeway keeps expired tokens valid")
+	}
+	v.ttlRange("auth.transparent.jwksCacheTtl", t.JWKSCacheTTL.Min, t.JWKSCacheTTL.Max)
+	if t.JWKSCacheTTL.Stale < 0 {
+		v.add("auth.transparent.jwksCacheTtl.stale", ErrValue, "must not be negative")
+	}
+}
+
+func (v *validator) ttlRange(path string, lo, hi time.Duration) {
+	if lo < 0 || hi < 0 {
+		v.add(path, ErrValue, "durations must not be negative")
+	} else if lo > hi {
+		v.add(path+".min", ErrValue, "must not exceed max")
+	}
+}
+
+func (v *validator) remote() {
+	r := &v.c.Auth.Remote
+	if usesRemote(v.c) && r.ClientID == "" {
+		v.add("auth.remote.clientId", ErrValue, "must be set (or IDP_CLIENT_ID) for type remote")
+	}
+	v.remoteURL("auth.remote.authorizationEndpoint", r.AuthorizationEndpoint)
+	v.remoteURL("auth.remote.tokenEndpoint", r.TokenEndpoint)
+	if r.SubjectClaim == "" {
+		v.add("auth.remote.subjectClaim", ErrValue, "must not be empty")
+	}
+	v.scopes("auth.remote.scopes", r.Scopes)
+}
+
+func (v *validator) refresh() {
+	r := &v.c.Auth.Refresh
+	if r.AccessTokenTTL <= 0 {
+		v.add("auth.refresh.accessTokenTtl", ErrValue, "must be positive")
+	}
+	if r.Enabled && r.RefreshTokenTTL <= 0 {
+		v.add("auth.refresh.refreshTokenTtl", ErrValue, "must be positive")
+	}
+	if r.AbsoluteLifetime < 0 {
+		v.add("auth.refresh.absoluteLifetime", ErrValue, "must not be negative (0 means no cap)")
+	}
+	if r.SkewSeconds < 0 {
+		v.add("auth.refresh.skewSeconds", ErrValue, "must not be negative")
+	}
+	if v.prod && r.Enabled && !r.RotateRefreshToken {
+		v.add("auth.refresh.rotateRefreshToken", ErrInsecure, "must be true in production: without rotation a stolen refresh token stays usable until it expires (OAuth 2.1 §4.3.1)")
+	}
+}
+
+// redirectURI checks a redirect URI against OAuth 2.1 §2.3.1 and RFC 8252
+// §7: absolute, no fragment, http only for loopback hosts.
+func (v *validator) redirectURI(path, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || !u.IsAbs():
+		v.add(path, ErrValue, "must be an absolute URI")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		v.add(path, ErrValue, "must not have a fragment (OAuth 2.1 §2.3.1)")
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		v.add(path, ErrValue, "http is only allowed for loopback hosts (localhost, 127.0.0.1, [::1]); use https")
+	case slices.Contains([]string{"javascript", "data", "file", "vbscript"}, strings.ToLower(u.Scheme)):
+		v.add(path, ErrValue, "scheme %s is not allowed", u.Scheme)
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
+		v.add(path, ErrValue, "must include a host")
+	}
+}
+
+var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+func (v *validator) clients() {
+	seen := map[string]bool{}
+	for i, c := range v.c.Auth.Clients {
+		p := fmt.Sprintf("auth.clients[%d]", i)
+		switch {
+		case c.ClientID == "":
+			v.add(p+".clientId", ErrValue, "must not be empty")
+		case seen[c.ClientID]:
+			v.add(p+".clientId", ErrValue, "duplicate clientId %s", quote(c.ClientID))
+		}
+		seen[c.ClientID] = true
+		v.enum(p+".tokenEndpointAuthMethod", c.TokenEndpointAuthMethod, true)
+		switch m := c.TokenEndpointAuthMethod; {
+		case m == AuthMethodNone && c.ClientSecret != "":
+			v.add(p+".clientSecret", ErrValue, "must not be set with tokenEndpointAuthMethod none (a public client)")
+		case (m == AuthMethodClientSecretBasic || m == AuthMethodClientSecretPost) && c.ClientSecret == "":
+			v.add(p+".clientSecret", ErrValue, "must be set with tokenEndpointAuthMethod %s", m)
+		}
+		codeFlow := len(c.GrantTypes) == 0
+		for j, g := range c.GrantTypes {
+			gp := fmt.Sprintf("%s.grantTypes[%d]", p, j)
+			switch {
+			case g == "implicit" || g == "password":
+				v.add(gp, ErrValue, "grant type %s is removed in OAuth 2.1 (§10.1); use authorization_code", g)
+			case !slices.Contains(grantTypes, g):
+				v.add(gp, ErrValue, "invalid value %s (allowed: %s)", quote(g), strings.Join(grantTypes, ", "))
+			case g == "authorization_code":
+				codeFlow = true
+			case g == "client_credentials" && c.ClientSecret == "":
+				v.add(gp, ErrValue, "client_credentials needs a confidential client: set clientSecret")
+			}
+		}
+		if codeFlow && len(c.RedirectURIs) == 0 {
+			v.add(p+".redirectUris", ErrValue, "must list at least one URI for the authorization_code grant")
+		}
+		for j, u := range c.RedirectURIs {
+			v.redirectURI(fmt.Sprintf("%s.redirectUris[%d]", p, j), u)
+		}
+		v.scopes(p+".scopes", c.Scopes)
+	}
+}
+
+// scopes checks scope tokens (RFC 6749 §3.3: no spaces, printable ASCII).
+func (v *validator) scopes(path string, list []string) {
+	seen := map[string]bool{}
+	for i, s := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		ok := s != ""
+		for _, r := range s {
+			if r <= ' ' || r > '~' || r == '"' || r == '\\' {
+				ok = false
+			}
+		}
+		switch {
+		case !ok:
+			v.add(p, ErrValue, "must be a scope token: printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)")
+		case seen[s]:
+			v.add(p, ErrValue, "duplicate scope %s", quote(s))
+		}
+		seen[s] = true
+	}
+}
+
+func (v *validator) logging() {
+	v.enum("logging.level", v.c.Logging.Level, false)
+	v.enum("logging.format", v.c.Logging.Format, false)
+	for i, k := range v.c.Logging.Redact {
+		if k == "" {
+			v.add(fmt.Sprintf("logging.redact[%d]", i), ErrValue, "must not be empty")
+		}
+	}
+}
+
+// planned rejects options that are not implemented yet when they differ
+// from the defaults (see planned.go).
+func (v *validator) planned(cur, def reflect.Value, path string) {
+	for _, f := range fieldsOf(cur.Type()).list {
+		p := joinPath(path, f.name)
+		cv, dv := cur.Field(f.index), def.Field(f.index)
+		if f.planned {
+			if !equalValue(cv, dv) {
+				v.add(p, ErrNotImplemented, "not implemented yet")
+			}
+			continue
+		}
+		if _, ok := cv.Interface().(enum); ok && isPlannedValue(cv) {
+			v.add(p, ErrNotImplemented, "not implemented yet")
+			continue
+		}
+		if cv.Kind() == reflect.Struct {
+			v.planned(cv, dv, p)
+		}
+	}
+}
+
+// equalValue compares configuration values, treating nil and empty slices
+// and maps as equal.
+func equalValue(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Slice, reflect.Map:
+		if a.Len() == 0 && b.Len() == 0 {
+			return true
+		}
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if !equalValue(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
+}

@@ -1,0 +1,293 @@
+// Package frontmcp builds production MCP servers with authentication built in.
+//
+// A program creates a [Server] with [New], registers tools, resources and
+// prompts on the official go-sdk server returned by [Server.MCP], and calls
+// [Server.Run]:
+//
+//	srv, err := frontmcp.New(&frontmcp.Options{Config: cfg})
+//	if err != nil { ... }
+//	mcp.AddTool(srv.MCP(), &mcp.Tool{Name: "greet"}, greet)
+//	err = srv.Run(ctx) // until ctx is cancelled, then shuts down gracefully
+//
+// The server speaks MCP over Streamable HTTP at the configured path (default
+// /mcp) through go-sdk, with DNS-rebinding protection on, and serves /healthz
+// and /readyz. Authentication follows the configuration's auth.mode; see
+// package config for every option.
+package frontmcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/frontmcp-go/frontmcp/config"
+	"github.com/frontmcp-go/frontmcp/internal/logging"
+	"github.com/frontmcp-go/frontmcp/internal/rebind"
+	"github.com/frontmcp-go/frontmcp/store"
+	"github.com/frontmcp-go/frontmcp/store/filestore"
+	"github.com/frontmcp-go/frontmcp/store/memstore"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Options configure [New]. The zero value (or nil) runs the development
+// defaults of package config.
+type Options struct {
+	// Config is the server configuration. Nil means config.Default for the
+	// development environment. New validates it.
+	Config *config.Config
+	// Logger receives the server's logs. Nil means a logger built from
+	// Config.Logging writing to stderr, with secrets redacted.
+	Logger *slog.Logger
+	// ServerOptions are passed to mcp.NewServer (capabilities, handlers).
+	// A nil Logger in them is set to the server's logger.
+	ServerOptions *mcp.ServerOptions
+	// Store overrides the store named by Config.Auth.TokenStorage. The server
+	// does not close a store it was given.
+	Store store.Store
+	// ShutdownTimeout bounds how long Run waits for in-flight requests after
+	// its context is cancelled. Zero means 10 seconds.
+	ShutdownTimeout time.Duration
+}
+
+// Server is an MCP server with its HTTP endpoints.
+type Server struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	mcp       *mcp.Server
+	store     store.Store
+	ownsStore bool
+	handler   http.Handler
+	shutdown  time.Duration
+	// streams is cancelled when shutdown starts, ending long-lived SSE streams
+	// so that graceful shutdown does not wait for them.
+	streams       context.Context
+	cancelStreams context.CancelFunc
+}
+
+// New builds a server from opts. It opens the configured store, so it fails
+// when the store cannot be opened; call [Server.Close] (or Run, which closes
+// it on return) to release it.
+func New(opts *Options) (*Server, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default(config.Development)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		var err error
+		if log, err = NewLogger(os.Stderr, cfg.Logging); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{cfg: cfg, log: log, store: opts.Store, shutdown: opts.ShutdownTimeout}
+	if s.shutdown == 0 {
+		s.shutdown = 10 * time.Second
+	}
+	if s.store == nil {
+		st, err := OpenStore(cfg.Auth.TokenStorage)
+		if err != nil {
+			return nil, err
+		}
+		s.store, s.ownsStore = st, true
+	}
+	var so mcp.ServerOptions
+	if opts.ServerOptions != nil {
+		so = *opts.ServerOptions
+	}
+	if so.Logger == nil {
+		so.Logger = log
+	}
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: cfg.Info.Name, Version: cfg.Info.Version}, &so)
+	s.streams, s.cancelStreams = context.WithCancel(context.Background())
+	s.handler = s.routes()
+	return s, nil
+}
+
+// NewLogger builds the logger described by the logging section: text or JSON
+// on w, secrets redacted (the built-in keys plus logging.redact).
+func NewLogger(w io.Writer, c config.Logging) (*slog.Logger, error) {
+	level, err := logging.ParseLevel(string(c.Level))
+	if err != nil {
+		return nil, fmt.Errorf("logging.level: %w", err)
+	}
+	return slog.New(logging.NewHandler(w, &logging.Options{
+		Level:  level,
+		JSON:   c.Format == config.FormatJSON,
+		Redact: c.Redact,
+	})), nil
+}
+
+// OpenStore opens the backend named by the tokenStorage section.
+func OpenStore(c config.TokenStorage) (store.Store, error) {
+	switch c.Type {
+	case config.StorageMemory:
+		return memstore.New(nil), nil
+	case config.StorageFile:
+		st, err := filestore.Open(c.File.Path, nil)
+		if err != nil {
+			return nil, fmt.Errorf("auth.tokenStorage: %w", err)
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("auth.tokenStorage.type %q: not implemented yet", c.Type)
+}
+
+// MCP returns the go-sdk server; add tools, resources and prompts to it.
+func (s *Server) MCP() *mcp.Server { return s.mcp }
+
+// Handler returns the HTTP handler serving MCP, health and (per auth mode)
+// OAuth endpoints. Use it to mount the server in your own http.Server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Config returns the validated configuration the server runs with.
+func (s *Server) Config() *config.Config { return s.cfg }
+
+// Store returns the server's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// Close ends open MCP streams and closes the store if the server opened it.
+func (s *Server) Close() error {
+	s.cancelStreams()
+	if s.ownsStore {
+		return s.store.Close()
+	}
+	return nil
+}
+
+// Run listens on the configured address and serves until ctx is cancelled,
+// then shuts down gracefully and closes the server.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.ListenAddr())
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("listen on %s: %w", s.cfg.ListenAddr(), err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller made (tests use port 0).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(s.cancelStreams)
+	s.log.Info("frontmcp listening",
+		"addr", ln.Addr().String(), "mcp", s.cfg.MCPURL(), "mode", s.cfg.Auth.Mode,
+		"environment", s.cfg.Environment, "store", s.cfg.Auth.TokenStorage.Type)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) routes() http.Handler {
+	guard := rebind.New(rebind.Options{
+		PublicURL: s.cfg.BaseURL(),
+		Hosts:     s.cfg.HTTP.AllowedHosts,
+		Origins:   s.cfg.HTTP.AllowedOrigins,
+	})
+	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
+		&mcp.StreamableHTTPOptions{
+			Stateless: s.cfg.Auth.SessionMode == config.SessionStateless,
+			Logger:    s.log,
+		})
+	mux := http.NewServeMux()
+	mux.Handle(s.cfg.HTTP.MCPPath, guard.Origins(s.streamContext(s.authenticate(streamable))))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	// Health probes come from orchestrators addressing the pod by IP, so they
+	// skip the Host check; everything else serves only this server's names.
+	guarded := guard.Hosts(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// streamContext ties each request to the server's stream context, so that
+// long-lived GET event streams end when shutdown starts.
+func (s *Server) streamContext(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(s.streams, cancel)
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// authenticate applies auth.mode to MCP requests. In public mode every request
+// is let in as an anonymous principal; credentials a client sends anyway are
+// removed so that they never reach tool handlers.
+func (s *Server) authenticate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" {
+			r = r.Clone(r.Context())
+			r.Header.Del("Authorization")
+			r.Header.Del("Cookie")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readiness check failed", "store", s.cfg.Auth.TokenStorage.Type, "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"unavailable","store":"unreachable"}`+"\n")
+		return
+	}
+	io.WriteString(w, `{"status":"ready"}`+"\n")
+}
