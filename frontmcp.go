@@ -225,6 +225,10 @@ func (s *Server) routes() http.Handler {
 		&mcp.StreamableHTTPOptions{
 			Stateless: s.cfg.Auth.SessionMode == config.SessionStateless,
 			Logger:    s.log,
+			// The rebind guard checks every Host against the server's own
+			// names, a superset of go-sdk's loopback-only check, which would
+			// also refuse a same-machine reverse proxy that keeps the public Host.
+			DisableLocalhostProtection: true,
 		})
 	mux := http.NewServeMux()
 	mux.Handle(s.cfg.HTTP.MCPPath, guard.Origins(s.streamContext(s.authenticate(streamable))))

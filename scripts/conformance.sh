@@ -97,7 +97,8 @@ s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
 ') || die "could not pick a free port"
 
 url="http://127.0.0.1:$port/mcp"
-"$work/everything" --port "$port" >"$work/server.log" 2>&1 &
+# Run it in the work directory so its default file store lands there too.
+(cd "$work" && exec ./everything --port "$port") >"$work/server.log" 2>&1 &
 pid=$!
 
 # Wait for /mcp to answer any HTTP status (a GET without a session is a 4xx),

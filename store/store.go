@@ -159,14 +159,11 @@ type Grants interface {
 	// GetGrant returns the grant, revoked ones included, or ErrNotFound once it
 	// has expired.
 	GetGrant(ctx context.Context, id string) (*Grant, error)
-	// RotateRefresh atomically replaces the grant's current refresh hash.
-	//  - presentedHash is current, grant active, refresh not expired: the hash
-	//    becomes nextHash (kept as-is when nextHash == presentedHash, i.e. no
-	//    rotation), the old one moves to PreviousHashes, RefreshExpiresAt becomes
-	//    nextExpiry (capped at ExpiresAt); the updated grant is returned.
-	//  - presentedHash is a previous hash: the grant is revoked and ErrReused returned.
-	//  - the grant is revoked, expired, or its refresh token expired: ErrNotFound.
-	//  - otherwise ErrMismatch, nothing changes.
+	// RotateRefresh atomically replaces the grant's current refresh hash with
+	// nextHash and returns the updated grant, following the rules of
+	// [Grant.Rotate]: reuse of a previous hash revokes the grant (ErrReused); a
+	// revoked or expired grant or refresh token is ErrNotFound; an unknown hash
+	// is ErrMismatch and changes nothing. It returns a nil grant on any error.
 	RotateRefresh(ctx context.Context, grantID, presentedHash, nextHash string, nextExpiry time.Time) (*Grant, error)
 	// RevokeGrant marks the grant revoked (idempotent). ErrNotFound if unknown.
 	RevokeGrant(ctx context.Context, id string) error

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"crypto/subtle"
+	"time"
+)
+
+// MaxPreviousHashes bounds how many rotated-out refresh hashes a grant
+// remembers for reuse detection. A client that refreshes every minute for a
+// day stays within it; older hashes are forgotten and, if presented, get
+// [ErrMismatch] (still refused, without revoking the grant).
+const MaxPreviousHashes = 1024
+
+// Rotate applies the rules of [Grants.RotateRefresh] to g at now, changing g in
+// place, and reports whether g changed (and so must be written back, in the
+// same atomic step). Backends call it inside their transaction or script so the
+// rule is written once:
+//
+//   - A previous hash is reuse (RFC 9700 §4.14.2): g is revoked (keeping an
+//     earlier RevokedAt) and ErrReused returned — even when g is already revoked
+//     or its refresh token expired, so every loser of a concurrent refresh and
+//     every later replay reports reuse.
+//   - A revoked g, one without a refresh token, or one whose refresh token has
+//     expired (now ≥ RefreshExpiresAt): ErrNotFound.
+//   - A hash that is neither current nor previous (an empty one included):
+//     ErrMismatch, g unchanged.
+//   - Otherwise the rotation: nextHash becomes current (no change when it equals
+//     presentedHash), the old hash joins PreviousHashes, and RefreshExpiresAt
+//     becomes nextExpiry capped at g.ExpiresAt (zero means g.ExpiresAt).
+//
+// The caller has already checked that g itself has not expired. Hashes are
+// compared in constant time.
+func (g *Grant) Rotate(presentedHash, nextHash string, nextExpiry, now time.Time) (changed bool, err error) {
+	if presentedHash != "" && containsHash(g.PreviousHashes, presentedHash) {
+		if !g.RevokedAt.IsZero() {
+			return false, ErrReused
+		}
+		g.RevokedAt = now
+		return true, ErrReused
+	}
+	if !g.RevokedAt.IsZero() || g.RefreshHash == "" ||
+		(!g.RefreshExpiresAt.IsZero() && !now.Before(g.RefreshExpiresAt)) {
+		return false, ErrNotFound
+	}
+	if presentedHash == "" || !equalHash(g.RefreshHash, presentedHash) {
+		return false, ErrMismatch
+	}
+	if nextHash != presentedHash {
+		g.PreviousHashes = append(g.PreviousHashes, g.RefreshHash)
+		if n := len(g.PreviousHashes); n > MaxPreviousHashes {
+			g.PreviousHashes = append(g.PreviousHashes[:0:0], g.PreviousHashes[n-MaxPreviousHashes:]...)
+		}
+		g.RefreshHash = nextHash
+	}
+	if nextExpiry.IsZero() || nextExpiry.After(g.ExpiresAt) {
+		nextExpiry = g.ExpiresAt
+	}
+	g.RefreshExpiresAt = nextExpiry
+	return true, nil
+}
+
+func equalHash(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// containsHash looks at every entry, so its time does not tell which matched.
+func containsHash(list []string, h string) bool {
+	found := false
+	for _, x := range list {
+		if equalHash(x, h) {
+			found = true
+		}
+	}
+	return found
+}
