@@ -1,45 +1,14 @@
 package frontmcp
 
 import (
-	"time"
-
+	"github.com/frontmcp-go/frontmcp/resource"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Principal is who is making an MCP request, as a tool handler sees it.
-type Principal struct {
-	// Subject is a stable identifier of the user. Anonymous principals get
-	// "anonymous:" followed by their MCP session id.
-	Subject string
-	// Anonymous is true when the request carried no verified credentials
-	// (public mode, or allowDefaultPublic).
-	Anonymous bool
-	// ClientID is the OAuth client the token was issued to, if any.
-	ClientID string
-	// Scopes are the scopes granted to the token.
-	Scopes []string
-	// ExpiresAt is when the token expires (zero for anonymous principals).
-	ExpiresAt time.Time
-	// Claims are further identity claims carried by the token.
-	Claims map[string]any
-}
-
-// principalKey is the TokenInfo.Extra key under which authenticated requests
-// carry their *Principal.
-const principalKey = "frontmcp.principal"
+type Principal = resource.Principal
 
 // PrincipalOf returns the principal behind a server request (pass the request
 // a tool, resource or prompt handler receives). It never returns nil: a request
 // without verified credentials yields an anonymous principal bound to its session.
-func PrincipalOf(req mcp.Request) *Principal {
-	if extra := req.GetExtra(); extra != nil && extra.TokenInfo != nil {
-		if p, ok := extra.TokenInfo.Extra[principalKey].(*Principal); ok {
-			return p
-		}
-	}
-	subject := "anonymous"
-	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil && ss.ID() != "" {
-		subject += ":" + ss.ID()
-	}
-	return &Principal{Subject: subject, Anonymous: true}
-}
+func PrincipalOf(req mcp.Request) *Principal { return resource.PrincipalOf(req) }

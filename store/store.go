@@ -62,19 +62,22 @@ type Store interface {
 // PendingAuthorization is an authorization request (RFC 6749 §4.1.1) waiting for
 // the user to log in and consent. Kept 10 minutes.
 type PendingAuthorization struct {
-	ID                  string    `json:"id"`
-	ClientID            string    `json:"client_id"`
-	RedirectURI         string    `json:"redirect_uri"`
-	State               string    `json:"state"`
-	CodeChallenge       string    `json:"code_challenge"`
-	CodeChallengeMethod string    `json:"code_challenge_method"`
-	Resource            string    `json:"resource,omitempty"`
-	Scopes              []string  `json:"scopes,omitempty"`
-	Subject             string    `json:"subject,omitempty"` // set once the user has logged in
-	Claims              Claims    `json:"claims,omitempty"`
-	AuthTime            time.Time `json:"auth_time,omitzero"`
-	CreatedAt           time.Time `json:"created_at"`
-	ExpiresAt           time.Time `json:"expires_at"`
+	ID                  string   `json:"id"`
+	ClientID            string   `json:"client_id"`
+	RedirectURI         string   `json:"redirect_uri"`
+	State               string   `json:"state"`
+	CodeChallenge       string   `json:"code_challenge"`
+	CodeChallengeMethod string   `json:"code_challenge_method"`
+	Resource            string   `json:"resource,omitempty"`
+	Scopes              []string `json:"scopes,omitempty"`
+	// CSRFHash is the hash of the anti-CSRF token the login and consent forms
+	// must echo (token.Hash).
+	CSRFHash  string    `json:"csrf_hash"`
+	Subject   string    `json:"subject,omitempty"` // set once the user has logged in
+	Claims    Claims    `json:"claims,omitempty"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // Pending stores authorization requests between /authorize and the code.
