@@ -26,9 +26,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/frontmcp-go/frontmcp/authserver"
 	"github.com/frontmcp-go/frontmcp/config"
 	"github.com/frontmcp-go/frontmcp/internal/logging"
 	"github.com/frontmcp-go/frontmcp/internal/rebind"
+	"github.com/frontmcp-go/frontmcp/resource"
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/store/filestore"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
@@ -53,6 +55,14 @@ type Options struct {
 	// ShutdownTimeout bounds how long Run waits for in-flight requests after
 	// its context is cancelled. Zero means 10 seconds.
 	ShutdownTimeout time.Duration
+	// Authenticator checks logins on the embedded authorization server
+	// (orchestrated/local mode) instead of auth.local.users.
+	Authenticator authserver.Authenticator
+	// Clock returns the current time for token issuance and verification;
+	// nil means time.Now. Tests use it to move time.
+	Clock func() time.Time
+	// Stderr receives the one-time demo login notice; nil means os.Stderr.
+	Stderr io.Writer
 }
 
 // Server is an MCP server with its HTTP endpoints.
@@ -64,6 +74,9 @@ type Server struct {
 	ownsStore bool
 	handler   http.Handler
 	shutdown  time.Duration
+	now       func() time.Time
+	stderr    io.Writer
+	bearer    *resource.Middleware // nil in public mode
 	// streams is cancelled when shutdown starts, ending long-lived SSE streams
 	// so that graceful shutdown does not wait for them.
 	streams       context.Context
@@ -91,10 +104,17 @@ func New(opts *Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{cfg: cfg, log: log, store: opts.Store, shutdown: opts.ShutdownTimeout}
+	s := &Server{cfg: cfg, log: log, store: opts.Store, shutdown: opts.ShutdownTimeout, now: opts.Clock, stderr: opts.Stderr}
 	if s.shutdown == 0 {
 		s.shutdown = 10 * time.Second
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.stderr == nil {
+		s.stderr = os.Stderr
+	}
+	var err error
 	if s.store == nil {
 		st, err := OpenStore(cfg.Auth.TokenStorage)
 		if err != nil {
@@ -111,7 +131,10 @@ func New(opts *Options) (*Server, error) {
 	}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: cfg.Info.Name, Version: cfg.Info.Version}, &so)
 	s.streams, s.cancelStreams = context.WithCancel(context.Background())
-	s.handler = s.routes()
+	if s.handler, err = s.routes(opts); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -215,7 +238,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (s *Server) routes() http.Handler {
+// RequireToolScopes makes calling tool need every one of scopes: a token
+// without them gets 403 insufficient_scope, which MCP clients answer with a
+// step-up authorization. It adds to auth.toolScopes and fails in public mode,
+// where no request carries scopes.
+func (s *Server) RequireToolScopes(tool string, scopes ...string) error {
+	if s.bearer == nil {
+		return fmt.Errorf("frontmcp: tool scopes need an authenticated auth.mode (running %s)", s.cfg.Auth.Mode)
+	}
+	s.bearer.RequireToolScopes(tool, scopes...)
+	return nil
+}
+
+func (s *Server) routes(opts *Options) (http.Handler, error) {
 	guard := rebind.New(rebind.Options{
 		PublicURL: s.cfg.BaseURL(),
 		Hosts:     s.cfg.HTTP.AllowedHosts,
@@ -231,7 +266,19 @@ func (s *Server) routes() http.Handler {
 			DisableLocalhostProtection: true,
 		})
 	mux := http.NewServeMux()
-	mux.Handle(s.cfg.HTTP.MCPPath, guard.Origins(s.streamContext(s.authenticate(streamable))))
+	var mcpHandler http.Handler
+	switch s.cfg.Auth.Mode {
+	case config.ModePublic:
+		mcpHandler = s.stripCredentials(streamable)
+	case config.ModeOrchestrated:
+		if err := s.setupOrchestrated(mux, opts); err != nil {
+			return nil, err
+		}
+		mcpHandler = s.bearer.Wrap(streamable)
+	default:
+		return nil, fmt.Errorf("frontmcp: auth.mode %q: not implemented yet", s.cfg.Auth.Mode)
+	}
+	mux.Handle(s.cfg.HTTP.MCPPath, guard.Origins(s.streamContext(mcpHandler)))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	// Health probes come from orchestrators addressing the pod by IP, so they
@@ -243,7 +290,7 @@ func (s *Server) routes() http.Handler {
 			return
 		}
 		guarded.ServeHTTP(w, r)
-	})
+	}), nil
 }
 
 // streamContext ties each request to the server's stream context, so that
@@ -262,10 +309,10 @@ func (s *Server) streamContext(h http.Handler) http.Handler {
 	})
 }
 
-// authenticate applies auth.mode to MCP requests. In public mode every request
-// is let in as an anonymous principal; credentials a client sends anyway are
-// removed so that they never reach tool handlers.
-func (s *Server) authenticate(h http.Handler) http.Handler {
+// stripCredentials is public mode's authentication: every request is let in
+// as an anonymous principal, and credentials a client sends anyway are removed
+// so that they never reach tool handlers.
+func (s *Server) stripCredentials(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" {
 			r = r.Clone(r.Context())

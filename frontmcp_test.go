@@ -27,6 +27,7 @@ func startServer(t *testing.T, edit func(*config.Config), setup func(*frontmcp.S
 	cfg := config.Default(config.Development)
 	cfg.HTTP.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.Auth.TokenStorage.Type = config.StorageMemory
+	cfg.Auth.Mode = config.ModePublic
 	if edit != nil {
 		edit(cfg)
 	}

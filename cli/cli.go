@@ -47,6 +47,9 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// LookupEnv defaults to os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Defaults changes the configuration defaults before the file and the
+	// environment apply (see config.LoadOptions.Defaults).
+	Defaults func(*config.Config)
 }
 
 func (o *Options) withDefaults() *Options {
@@ -123,7 +126,7 @@ func Serve(ctx context.Context, args []string, opts *Options) int {
 		fmt.Fprintf(o.Stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return ExitUsage
 	}
-	cfg, err := config.Load(*configPath, &config.LoadOptions{LookupEnv: o.LookupEnv})
+	cfg, err := config.Load(*configPath, &config.LoadOptions{LookupEnv: o.LookupEnv, Defaults: o.Defaults})
 	if err == nil && (*host != "" || *port >= 0) {
 		if *host != "" {
 			cfg.HTTP.Host = *host
@@ -153,7 +156,7 @@ func Serve(ctx context.Context, args []string, opts *Options) int {
 		fmt.Fprintln(o.Stderr, "frontmcp:", err)
 		return ExitUsage
 	}
-	srv, err := frontmcp.New(&frontmcp.Options{Config: cfg, Logger: log, ServerOptions: o.ServerOptions})
+	srv, err := frontmcp.New(&frontmcp.Options{Config: cfg, Logger: log, ServerOptions: o.ServerOptions, Stderr: o.Stderr})
 	if err != nil {
 		ln.Close()
 		var cerrs config.Errors
@@ -188,7 +191,7 @@ func configCheck(args []string, o *Options) int {
 	if len(args) == 1 {
 		path = args[0]
 	}
-	cfg, err := config.Load(path, &config.LoadOptions{LookupEnv: o.LookupEnv})
+	cfg, err := config.Load(path, &config.LoadOptions{LookupEnv: o.LookupEnv, Defaults: o.Defaults})
 	if err != nil {
 		printConfigError(o.Stderr, path, err)
 		return ExitUsage

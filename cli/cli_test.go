@@ -98,8 +98,8 @@ func TestConfigCheckRejects(t *testing.T) {
 	}{
 		{"unknown key", "http:\n  port: 3001\n  prot: 4\n", []string{"http.prot", "unknown key", "line 3"}},
 		{"wrong type", "http:\n  port: abc\n", []string{"http.port", "line 2"}},
-		{"unimplemented option", "auth:\n  mode: public\n  refresh:\n    accessTokenTtl: 900\n", []string{"auth.refresh", "not implemented yet", "line 3"}},
-		{"unimplemented mode", "auth:\n  mode: orchestrated\n", []string{"auth.mode", "not implemented yet"}},
+		{"unimplemented option", "auth:\n  mode: public\n  dcr:\n    maxClients: 5\n", []string{"auth.dcr", "not implemented yet", "line 3"}},
+		{"unimplemented mode", "auth:\n  mode: transparent\n", []string{"auth.mode", "not implemented yet"}},
 		{"missing variable", "auth:\n  tokenStorage:\n    type: file\n    config:\n      path: ${FRONTMCP_TEST_UNSET_VAR}\n", []string{"auth.tokenStorage.config.path", "FRONTMCP_TEST_UNSET_VAR", "line 5"}},
 	}
 	for _, tt := range tests {
@@ -196,7 +196,7 @@ func startServe(t *testing.T, mode string, args ...string) (*exec.Cmd, *bufio.Re
 // finds the record.
 func TestFileStoreSurvivesRestart(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "state", "store.db")
-	cfg := writeFile(t, fmt.Sprintf("auth:\n  tokenStorage:\n    type: file\n    config:\n      path: %s\n", dbPath))
+	cfg := writeFile(t, fmt.Sprintf("auth:\n  mode: public\n  tokenStorage:\n    type: file\n    config:\n      path: %s\n", dbPath))
 
 	first, _, _ := startServe(t, "serve-write", "--config", cfg, "--port", "0")
 	first.Process.Signal(syscall.SIGTERM)

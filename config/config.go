@@ -191,18 +191,19 @@ type HTTP struct {
 // Auth configures authentication. Fields tagged planned:"true" are part of
 // the schema but not implemented yet; see the package documentation.
 type Auth struct {
-	// Mode is public, transparent or orchestrated. Default public, except in
-	// production, which has no default: the mode must be set explicitly.
+	// Mode is public, transparent or orchestrated. Default orchestrated (with
+	// type local), except in production, which has no default: the mode must
+	// be set explicitly.
 	Mode AuthMode `yaml:"mode"`
 	// Type is local or remote; only valid with mode orchestrated, where it
 	// defaults to local.
-	Type AuthType `yaml:"type" planned:"true"`
+	Type AuthType `yaml:"type"`
 	// SessionMode is stateful or stateless. Default stateful.
 	SessionMode SessionMode `yaml:"sessionMode"`
 	// TokenStorage selects the storage backend.
 	TokenStorage TokenStorage `yaml:"tokenStorage"`
 	// Local configures signing keys and users of the embedded server.
-	Local Local `yaml:"local" planned:"true"`
+	Local Local `yaml:"local"`
 	// Provider is the identity provider (issuer) URL for transparent and
 	// remote modes. Environment fallback: IDP_PROVIDER_URL.
 	Provider string `yaml:"provider" planned:"true"`
@@ -214,23 +215,28 @@ type Auth struct {
 	// Remote configures the upstream identity provider in remote mode.
 	Remote Remote `yaml:"remote" planned:"true"`
 	// Refresh configures token lifetimes and refresh token rotation.
-	Refresh Refresh `yaml:"refresh" planned:"true"`
+	Refresh Refresh `yaml:"refresh"`
 	// Consent configures the consent page.
-	Consent Consent `yaml:"consent" planned:"true"`
+	Consent Consent `yaml:"consent"`
 	// AllowDefaultPublic lets requests without a token through as anonymous.
 	// Default false; refused in production.
-	AllowDefaultPublic bool `yaml:"allowDefaultPublic" planned:"true"`
+	AllowDefaultPublic bool `yaml:"allowDefaultPublic"`
 	// DCREnabled turns on Dynamic Client Registration (RFC 7591). Default true
 	// outside production, false in production.
-	DCREnabled bool `yaml:"dcrEnabled" planned:"true"`
+	DCREnabled bool `yaml:"dcrEnabled"`
 	// DCR restricts Dynamic Client Registration.
 	DCR DCR `yaml:"dcr" planned:"true"`
 	// CIMD configures Client ID Metadata Documents (URL client ids).
 	CIMD CIMD `yaml:"cimd" planned:"true"`
 	// Clients are pre-registered OAuth clients.
-	Clients []Client `yaml:"clients" planned:"true"`
-	// Scopes are the scopes this server offers (RFC 9728 scopes_supported).
-	Scopes []string `yaml:"scopes" planned:"true"`
+	Clients []Client `yaml:"clients"`
+	// Scopes are the scopes this server offers (RFC 8414 and RFC 9728
+	// scopes_supported); requests for others get invalid_scope.
+	Scopes []string `yaml:"scopes"`
+	// ToolScopes maps a tool name to the scopes a token needs to call it; a
+	// call without them gets 403 insufficient_scope (MCP step-up). Each scope
+	// must be one of Scopes.
+	ToolScopes map[string][]string `yaml:"toolScopes"`
 	// Vault configures encryption of stored upstream tokens.
 	Vault Vault `yaml:"vault" planned:"true"`
 }
@@ -309,15 +315,15 @@ type RedisTLS struct {
 type Local struct {
 	// SignKey is the private JWK that signs access tokens, written as a JSON
 	// string or a YAML mapping. Environment fallback: JWT_SIGNING_KEY.
-	SignKey json.RawMessage `yaml:"signKey" secret:"true"`
+	SignKey json.RawMessage `yaml:"signKey" secret:"true" planned:"true"`
 	// VerifyKeys are extra public JWKs published in the JWKS and accepted for
 	// verification (keys being rotated out).
-	VerifyKeys []json.RawMessage `yaml:"verifyKeys"`
+	VerifyKeys []json.RawMessage `yaml:"verifyKeys" planned:"true"`
 	// KeyRotationDays is the signing key lifetime in days; 0 disables
 	// automatic rotation.
-	KeyRotationDays int `yaml:"keyRotationDays"`
+	KeyRotationDays int `yaml:"keyRotationDays" planned:"true"`
 	// MaxKeys is how many keys (current and retired) the JWKS keeps. Default 3.
-	MaxKeys int `yaml:"maxKeys"`
+	MaxKeys int `yaml:"maxKeys" planned:"true"`
 	// Users are the accounts of local login.
 	Users []User `yaml:"users"`
 }
@@ -326,10 +332,13 @@ type Local struct {
 type User struct {
 	// Username is the login name and the token subject.
 	Username string `yaml:"username"`
-	// PasswordHash is a bcrypt ($2a$/$2b$/$2y$) or argon2id ($argon2id$)
+	// PasswordHash is a bcrypt ($2a$/$2b$/$2y$; cost 10 or more in
+	// production) or argon2id (PHC string $argon2id$v=19$m=,t=,p=$salt$hash)
 	// hash; plain passwords are rejected.
 	PasswordHash string `yaml:"passwordHash" secret:"true"`
-	// Claims are extra claims put in this user's access tokens.
+	// Claims are extra claims put in this user's access tokens; they cannot
+	// replace the claims the server sets (iss, sub, aud, exp, iat, nbf, jti,
+	// client_id, scope).
 	Claims map[string]any `yaml:"claims"`
 }
 
@@ -398,7 +407,7 @@ type Refresh struct {
 	RotateRefreshToken bool `yaml:"rotateRefreshToken"`
 	// SkewSeconds refreshes upstream tokens this many seconds before they
 	// expire. Default 60.
-	SkewSeconds int `yaml:"skewSeconds"`
+	SkewSeconds int `yaml:"skewSeconds" planned:"true"`
 	// AbsoluteLifetime caps a grant's total life across refreshes. Default 30
 	// days.
 	AbsoluteLifetime time.Duration `yaml:"absoluteLifetime"`
@@ -406,7 +415,8 @@ type Refresh struct {
 
 // Consent configures the consent page.
 type Consent struct {
-	// Enabled shows the consent page before issuing a code. Default true.
+	// Enabled shows the consent page before issuing a code. Default true;
+	// required in production when DCREnabled is true.
 	Enabled bool `yaml:"enabled"`
 }
 
@@ -446,15 +456,16 @@ type CacheTTL struct {
 type Client struct {
 	// ClientID is the client identifier.
 	ClientID string `yaml:"clientId"`
-	// ClientSecret is the secret of a confidential client.
+	// ClientSecret is the secret of a confidential client; in production at
+	// least 32 characters.
 	ClientSecret string `yaml:"clientSecret" secret:"true"`
-	// RedirectURIs are matched exactly (OAuth 2.1 §2.3.1).
+	// RedirectURIs are matched exactly (OAuth 2.1 §2.3.1). In production
+	// each is https, or http on a loopback host (RFC 8252 §7.3).
 	RedirectURIs []string `yaml:"redirectUris"`
 	// TokenEndpointAuthMethod defaults to client_secret_basic when
 	// ClientSecret is set and none otherwise.
 	TokenEndpointAuthMethod TokenEndpointAuthMethod `yaml:"tokenEndpointAuthMethod"`
-	// GrantTypes are authorization_code, refresh_token and
-	// client_credentials. Default authorization_code and refresh_token.
+	// GrantTypes are authorization_code and refresh_token (the default: both).
 	GrantTypes []string `yaml:"grantTypes"`
 	// Scopes the client may request; empty allows all offered scopes.
 	Scopes []string `yaml:"scopes"`
@@ -487,7 +498,8 @@ func Default(env Environment) *Config {
 		Environment: env,
 		HTTP:        HTTP{Host: "127.0.0.1", Port: 3001, MCPPath: "/mcp"},
 		Auth: Auth{
-			Mode:        ModePublic,
+			Mode:        ModeOrchestrated,
+			Type:        TypeLocal,
 			SessionMode: SessionStateful,
 			TokenStorage: TokenStorage{
 				Type:  StorageFile,

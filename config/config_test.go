@@ -27,7 +27,8 @@ func TestDefault(t *testing.T) {
 		Environment: Development,
 		HTTP:        HTTP{Host: "127.0.0.1", Port: 3001, MCPPath: "/mcp"},
 		Auth: Auth{
-			Mode:        ModePublic,
+			Mode:        ModeOrchestrated,
+			Type:        TypeLocal,
 			SessionMode: SessionStateful,
 			TokenStorage: TokenStorage{
 				Type:  StorageFile,
@@ -63,6 +64,7 @@ func TestDefault(t *testing.T) {
 	// Guidelines"; DCR off and no implicit mode in production).
 	type envDefaults struct {
 		Mode            AuthMode
+		Type            AuthType
 		AccessTokenTTL  time.Duration
 		RefreshTokenTTL time.Duration
 		DCREnabled      bool
@@ -71,14 +73,14 @@ func TestDefault(t *testing.T) {
 		env  Environment
 		want envDefaults
 	}{
-		{Development, envDefaults{ModePublic, time.Hour, 7 * 24 * time.Hour, true}},
-		{Staging, envDefaults{ModePublic, 30 * time.Minute, 7 * 24 * time.Hour, true}},
-		{Production, envDefaults{"", 15 * time.Minute, 7 * 24 * time.Hour, false}},
+		{Development, envDefaults{ModeOrchestrated, TypeLocal, time.Hour, 7 * 24 * time.Hour, true}},
+		{Staging, envDefaults{ModeOrchestrated, TypeLocal, 30 * time.Minute, 7 * 24 * time.Hour, true}},
+		{Production, envDefaults{"", TypeLocal, 15 * time.Minute, 7 * 24 * time.Hour, false}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.env), func(t *testing.T) {
 			c := Default(tt.env)
-			got := envDefaults{c.Auth.Mode, c.Auth.Refresh.AccessTokenTTL, c.Auth.Refresh.RefreshTokenTTL, c.Auth.DCREnabled}
+			got := envDefaults{c.Auth.Mode, c.Auth.Type, c.Auth.Refresh.AccessTokenTTL, c.Auth.Refresh.RefreshTokenTTL, c.Auth.DCREnabled}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
@@ -171,6 +173,18 @@ func TestMCPURLAndListenAddr(t *testing.T) {
 	}
 }
 
+// Password hashes and secrets of the testdata files.
+const (
+	aliceBcrypt = "$2a$12$4PF4yNXFfox8Yo25QU9mh.TTORvwqgkjz0NC7R8yN9UgkVMCry5tG"                                      // "alice-password"
+	bobArgon2id = "$argon2id$v=19$m=65536,t=3,p=4$JpZDESYCBhshj1xQHf36Cw$6mc9KaXRGdItD03D14NNSSuitRX92XV4ywT0TvySAVM" // "bob-password"
+	// backendSecret is a high-entropy client secret, as from
+	// openssl rand -base64 32.
+	backendSecret = "q0Zt6v1yR4mJ8dWc2LxN5pHs9KfB3gUa7eTiVoYr1Ck="
+)
+
+// testdataEnv is the environment the testdata files reference.
+var testdataEnv = map[string]string{"BACKEND_CLIENT_SECRET": backendSecret, "ALICE_PASSWORD_HASH": aliceBcrypt}
+
 func TestLoadTestdata(t *testing.T) {
 	tests := []struct {
 		file string
@@ -180,6 +194,35 @@ func TestLoadTestdata(t *testing.T) {
 			c.Info = Info{Name: "demo", Version: "1.2.3"}
 			c.HTTP = HTTP{Host: "127.0.0.1", Port: 8080, MCPPath: "/mcp",
 				AllowedHosts: []string{"mcp.internal:8080"}, AllowedOrigins: []string{"http://localhost:5173"}}
+			c.Auth.Mode, c.Auth.Type = ModeOrchestrated, TypeLocal
+			c.Auth.SessionMode = SessionStateless
+			c.Auth.TokenStorage.Type = StorageMemory
+			c.Auth.Local.Users = []User{
+				{Username: "alice", PasswordHash: aliceBcrypt, Claims: map[string]any{"email": "alice@example.com", "groups": []any{"admin", "dev"}}},
+				{Username: "bob", PasswordHash: bobArgon2id},
+			}
+			c.Auth.Refresh = Refresh{Enabled: true, AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 72 * time.Hour,
+				RotateRefreshToken: true, SkewSeconds: 60, AbsoluteLifetime: 720 * time.Hour}
+			c.Auth.Consent.Enabled = false
+			c.Auth.AllowDefaultPublic = true
+			c.Auth.DCREnabled = true
+			c.Auth.Clients = []Client{
+				{ClientID: "inspector", RedirectURIs: []string{"http://127.0.0.1:6276/oauth/callback"},
+					TokenEndpointAuthMethod: AuthMethodNone, Scopes: []string{"tools:read"}},
+				{ClientID: "backend", ClientSecret: backendSecret,
+					RedirectURIs:            []string{"https://app.example.com/callback", "cursor://anysphere.cursor-retrieval/oauth/callback"},
+					TokenEndpointAuthMethod: AuthMethodClientSecretPost, GrantTypes: []string{"authorization_code", "refresh_token"}},
+			}
+			c.Auth.Scopes = []string{"tools:read", "tools:write"}
+			c.Auth.ToolScopes = map[string][]string{"echo": {"tools:read"}, "delete_file": {"tools:read", "tools:write"}}
+			c.Logging = Logging{Level: LevelDebug, Format: FormatText, Redact: []string{"session_id"}}
+		}},
+		{"testdata/public.yaml", func(c *Config) {
+			c.Info = Info{Name: "demo", Version: "1.2.3"}
+			c.HTTP = HTTP{Host: "127.0.0.1", Port: 8080, MCPPath: "/mcp",
+				AllowedHosts: []string{"mcp.internal:8080"}, AllowedOrigins: []string{"http://localhost:5173"}}
+			c.Auth.Mode = ModePublic
+			c.Auth.Type = "" // the login type applies to orchestrated mode only
 			c.Auth.SessionMode = SessionStateless
 			c.Auth.TokenStorage.Type = StorageMemory
 			c.Logging = Logging{Level: LevelDebug, Format: FormatText, Redact: []string{"session_id"}}
@@ -187,14 +230,24 @@ func TestLoadTestdata(t *testing.T) {
 		{"testdata/production.yaml", func(c *Config) {
 			c.Info = Info{Name: "ProductionServer", Version: "1.0.0"}
 			c.HTTP = HTTP{Host: "0.0.0.0", Port: 3001, PublicURL: "https://mcp.example.com", MCPPath: "/mcp"}
-			c.Auth.Mode = ModePublic
+			c.Auth.Mode, c.Auth.Type = ModeOrchestrated, TypeLocal
 			c.Auth.TokenStorage.File.Path = "/var/lib/frontmcp/store.db"
+			c.Auth.Local.Users = []User{{Username: "alice", PasswordHash: aliceBcrypt}}
+			c.Auth.Refresh.AccessTokenTTL = 15 * time.Minute
+			c.Auth.Refresh.RefreshTokenTTL = 7 * 24 * time.Hour
+			c.Auth.Clients = []Client{
+				{ClientID: "claude", RedirectURIs: []string{"https://claude.ai/api/mcp/auth_callback"}, Scopes: []string{"mcp:tools"}},
+				{ClientID: "cli", RedirectURIs: []string{"http://127.0.0.1/callback"}},
+				{ClientID: "backend", ClientSecret: backendSecret, RedirectURIs: []string{"https://app.example.com/callback"}},
+			}
+			c.Auth.Scopes = []string{"mcp:tools", "mcp:admin"}
+			c.Auth.ToolScopes = map[string][]string{"admin_reset": {"mcp:admin"}}
 			c.Logging = Logging{Level: LevelInfo, Format: FormatJSON, Redact: []string{"access_token", "refresh_token", "client_secret"}}
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			got, err := Load(tt.file, envOpts(nil))
+			got, err := Load(tt.file, envOpts(testdataEnv))
 			if err != nil {
 				t.Fatal(err)
 			}

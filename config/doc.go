@@ -14,7 +14,8 @@
 //  1. The environment is resolved: FRONTMCP_ENV, else the file's
 //     "environment", else development. Only the exact values development,
 //     staging and production are accepted.
-//  2. Defaults for that environment (Default).
+//  2. Defaults for that environment (Default), then LoadOptions.Defaults
+//     when a program sets it.
 //  3. The YAML file, decoded strictly.
 //  4. Environment fallbacks for keys the file leaves unset.
 //  5. Validate.
@@ -56,7 +57,7 @@
 //	  allowedHosts: []        # extra Host values (DNS rebinding protection)
 //	  allowedOrigins: []      # extra Origin values for browser clients
 //	auth:
-//	  mode: public | transparent | orchestrated
+//	  mode: public | transparent | orchestrated   # default orchestrated; none in production
 //	  type: local | remote    # orchestrated only; default local
 //	  sessionMode: stateful | stateless
 //	  tokenStorage:
@@ -66,7 +67,9 @@
 //	    # {caFile, certFile, keyFile, serverName, insecureSkipVerify}),
 //	    # keyPrefix, url, masterName, sentinelAddrs, clusterAddrs,
 //	    # poolSize, dialTimeout, readTimeout, writeTimeout
-//	  local: {signKey, verifyKeys, keyRotationDays, maxKeys, users: [{username, passwordHash, claims}]}
+//	  local:
+//	    users: [{username, passwordHash, claims}]   # bcrypt or argon2id hashes
+//	    signKey, verifyKeys, keyRotationDays, maxKeys
 //	  provider: ""
 //	  expectedAudience: ""
 //	  transparent: {additionalIssuers, requiredScopes, jwksUri, jwks, requireTyp, clockLeeway, jwksCacheTtl: {min, max, stale}}
@@ -78,7 +81,8 @@
 //	  dcr: {allowedRedirectUris, initialAccessToken, maxClients}
 //	  cimd: {enabled, allowedDomains, cacheTtl: {min, max}}
 //	  clients: [{clientId, clientSecret, redirectUris, tokenEndpointAuthMethod, grantTypes, scopes}]
-//	  scopes: []
+//	  scopes: []              # offered scopes (scopes_supported)
+//	  toolScopes: {}          # tool name: [scopes a token needs to call it]
 //	  vault: {key, previousKeys}
 //	logging:
 //	  level: debug | info | warn | error
@@ -90,6 +94,15 @@
 // Config and its parts gives each default; token lifetimes follow the
 // production checklist: access tokens 1h in development, 30m in staging,
 // 15m in production; refresh tokens 7 days; grants at most 30 days.
+//
+// Scopes named by a client (clients[].scopes) or a tool (toolScopes) must
+// be among auth.scopes. Client grantTypes are authorization_code and
+// refresh_token. A passwordHash is a complete bcrypt hash ($2b$, 60
+// characters) or an argon2id hash in the PHC string format
+// ($argon2id$v=19$m=...,t=...,p=...$salt$hash); a user's claims cannot
+// replace the claims the server sets (iss, sub, aud, exp, iat, nbf, jti,
+// client_id, scope). type applies to mode orchestrated only; in the
+// effective configuration of another mode it is empty.
 //
 // # Environment fallbacks
 //
@@ -106,18 +119,21 @@
 //
 // # Not implemented yet
 //
-// The whole schema is defined, but today only these parts work: info,
-// environment, http, auth.mode public, auth.sessionMode, auth.tokenStorage
-// with type memory or file, and logging. Any other auth key present in the
-// file or filled by a fallback, and the values mode transparent or
-// orchestrated and tokenStorage.type redis, fail with
+// The whole schema is defined, but these parts do not work yet: mode
+// transparent, type remote, tokenStorage.type redis, and the keys
+// auth.provider, auth.expectedAudience, auth.transparent, auth.remote,
+// auth.dcr, auth.cimd, auth.vault, auth.local.signKey,
+// auth.local.verifyKeys, auth.local.keyRotationDays, auth.local.maxKeys
+// and auth.refresh.skewSeconds. Such a key present in the file (even with
+// its default value) or filled by a fallback (JWT_SIGNING_KEY, IDP_*,
+// VAULT_KEY), and those values, fail with
 //
-//	auth.refresh: not implemented yet (line 9)
+//	auth.refresh.skewSeconds: not implemented yet (line 9)
 //
 // Validate applies the same rule to configs built in Go, comparing planned
-// options to their defaults. The list lives in one place: fields tagged
-// planned:"true" in the struct definitions, and the plannedValues table in
-// planned.go.
+// options to their defaults, and so does Load for LoadOptions.Defaults. The
+// list lives in one place: fields tagged planned:"true" in the struct
+// definitions, and the plannedValues table in planned.go.
 //
 // # Production
 //
@@ -125,8 +141,11 @@
 // to do: a missing auth.mode (production must choose), memory token storage,
 // a publicUrl that is not https (including the http default), Redis TLS
 // insecureSkipVerify, Redis without TLS to another host, refresh without
-// rotation, allowDefaultPublic, transparent mode without expectedAudience,
-// and http URLs for the identity provider.
+// rotation, allowDefaultPublic, dcrEnabled without the consent page (in
+// orchestrated mode), client redirect URIs other than https or http on a
+// loopback host (custom schemes), client secrets shorter than 32
+// characters, bcrypt password hashes of cost below 10, transparent mode
+// without expectedAudience, and http URLs for the identity provider.
 //
 // # Output
 //

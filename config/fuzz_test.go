@@ -9,7 +9,7 @@ import (
 // FuzzParse checks that Parse never panics on any input and that a config
 // it accepts validates and renders.
 func FuzzParse(f *testing.F) {
-	for _, file := range []string{"testdata/development.yaml", "testdata/production.yaml", "testdata/checklist.yaml"} {
+	for _, file := range []string{"testdata/development.yaml", "testdata/public.yaml", "testdata/production.yaml", "testdata/checklist.yaml"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -28,6 +28,10 @@ func FuzzParse(f *testing.F) {
 		"http:\n  host: ?0",
 		"environment: production\nhttp:\n  publicUrl: https://x.example/\nauth:\n  mode: public\n",
 		"auth:\n  refresh:\n    accessTokenTtl: 900\n    refreshTokenTtl: 7h\n",
+		"auth:\n  scopes: [a, b]\n  toolScopes:\n    t1: [a]\n    'x.y': [a, b]\n  clients:\n    - {clientId: c, redirectUris: ['http://127.0.0.1/cb'], scopes: [b]}\n",
+		"environment: production\nhttp: {publicUrl: 'https://x.example'}\nauth:\n  mode: orchestrated\n  dcrEnabled: true\n  consent: {enabled: false}\n",
+		"auth:\n  mode: public\n  type: local\n",
+		"auth:\n  local:\n    users:\n      - {username: u, passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo', claims: {sub: x}}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -35,7 +39,11 @@ func FuzzParse(f *testing.F) {
 	if err := os.WriteFile(secret, []byte("from-file\n"), 0o600); err != nil {
 		f.Fatal(err)
 	}
-	opts := envOpts(map[string]string{"PORT": "8080", "NAME": "svc", "SECRET_FILE": secret, "EMPTY": ""})
+	env := map[string]string{"PORT": "8080", "NAME": "svc", "SECRET_FILE": secret, "EMPTY": ""}
+	for k, v := range testdataEnv {
+		env[k] = v
+	}
+	opts := envOpts(env)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, "fuzz.yaml", opts)
 		if err != nil {

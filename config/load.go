@@ -26,6 +26,12 @@ type LoadOptions struct {
 	// ReadFile reads the configuration file and files named by *_FILE
 	// variables. Nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// Defaults, when set, changes the environment's defaults before the file
+	// is applied: a program can pick another default (examples/everything
+	// defaults to public mode) that the file and environment still override.
+	// Options that are not implemented yet must keep their defaults here too;
+	// changing one is reported as not implemented.
+	Defaults func(*Config)
 }
 
 // maxNodes bounds the YAML nodes visited, alias expansions included, so a
@@ -62,12 +68,26 @@ func Parse(data []byte, filename string, opts *LoadOptions) (*Config, error) {
 
 	env := p.resolveEnvironment(root)
 	c := Default(env)
+	var hookErrs Errors
+	if opts != nil && opts.Defaults != nil {
+		opts.Defaults(c)
+		// Defaults may change options, but not turn on planned ones.
+		hv := &validator{c: c}
+		hv.planned(reflect.ValueOf(c).Elem(), reflect.ValueOf(Default(env)).Elem(), "")
+		hookErrs = hv.errs
+	}
 	if root != nil {
 		p.decodeStruct(root, reflect.ValueOf(c).Elem(), "", false, nil)
 	}
 	c.Environment = env
 	c.lines, c.sources = p.lines, p.sources
 	p.applyFallbacks(c)
+	for _, e := range hookErrs {
+		if !coveredBy(e.Path, p.errs) {
+			e.Msg = "not implemented yet (set by LoadOptions.Defaults)"
+			p.errs = append(p.errs, e)
+		}
+	}
 
 	decodeErrs := slices.Clone(p.errs)
 	for _, e := range c.validate(false) {
@@ -97,10 +117,14 @@ func coveredBy(path string, errs Errors) bool {
 	return false
 }
 
-// normalize fills derived defaults after validation.
+// normalize fills derived defaults after validation: the login type is
+// local in orchestrated mode when unset, and empty in the other modes.
 func (c *Config) normalize() {
 	c.HTTP.PublicURL = strings.TrimRight(c.HTTP.PublicURL, "/")
-	if c.Auth.Mode == ModeOrchestrated && c.Auth.Type == "" {
+	switch {
+	case c.Auth.Mode != ModeOrchestrated:
+		c.Auth.Type = ""
+	case c.Auth.Type == "":
 		c.Auth.Type = TypeLocal
 	}
 }
@@ -450,8 +474,19 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, path string, inPlanned bo
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 		for _, kv := range p.pairs(n, path) {
 			p.lines[kv.path] = kv.keyNode.Line
-			if val, ok := p.toAny(kv.value, kv.path); ok {
-				m.SetMapIndex(reflect.ValueOf(kv.key), reflect.ValueOf(&val).Elem())
+			key := reflect.ValueOf(kv.key).Convert(v.Type().Key())
+			if v.Type().Elem().Kind() == reflect.Interface {
+				if val, ok := p.toAny(kv.value, kv.path); ok {
+					m.SetMapIndex(key, reflect.ValueOf(&val).Elem())
+				}
+				continue
+			}
+			// A typed value (toolScopes: name → list) is decoded like a field.
+			elem := reflect.New(v.Type().Elem()).Elem()
+			before := len(p.errs)
+			p.decode(kv.value, elem, kv.path, inPlanned)
+			if len(p.errs) == before {
+				m.SetMapIndex(key, elem)
 			}
 		}
 		v.Set(m)

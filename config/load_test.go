@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -203,17 +204,113 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "negative duration",
 			yaml: lines("auth:", "  refresh:", "    accessTokenTtl: -5"),
-			want: Errors{
-				{Path: "auth.refresh", Line: 2, Msg: "not implemented yet", Err: ErrNotImplemented},
-				{Path: "auth.refresh.accessTokenTtl", Line: 3, Msg: "must not be negative, got -5", Err: ErrType},
-			},
+			want: Errors{{Path: "auth.refresh.accessTokenTtl", Line: 3, Msg: "must not be negative, got -5", Err: ErrType}},
+		},
+		{
+			name: "duration that is not one",
+			yaml: lines("auth:", "  refresh:", "    refreshTokenTtl: 7 days"),
+			want: Errors{{Path: "auth.refresh.refreshTokenTtl", Line: 3, Msg: `expected a duration (seconds as an integer, or a string like "15m"), got "7 days"`, Err: ErrType}},
 		},
 		{
 			name: "signKey that is not JSON",
 			yaml: lines("auth:", "  local:", "    signKey: not-json"),
 			want: Errors{
-				{Path: "auth.local", Line: 2, Msg: "not implemented yet", Err: ErrNotImplemented},
+				{Path: "auth.local.signKey", Line: 3, Msg: "not implemented yet", Err: ErrNotImplemented},
 				{Path: "auth.local.signKey", Line: 3, Msg: `expected a JSON object such as a JWK ({"kty": ...})`, Err: ErrType},
+			},
+		},
+		{
+			name: "toolScopes entry that is not a list",
+			yaml: lines("auth:", "  scopes: [read]", "  toolScopes:", "    echo: read"),
+			want: Errors{{Path: "auth.toolScopes.echo", Line: 4, Msg: `expected a list, got "read"`, Err: ErrType}},
+		},
+		{
+			name: "toolScopes entry that is empty",
+			yaml: lines("auth:", "  scopes: [read]", "  toolScopes:", "    echo:", "    other: [read]"),
+			want: Errors{{Path: "auth.toolScopes.echo", Line: 4, Msg: "expected a list, got null", Err: ErrType}},
+		},
+		{
+			name: "toolScopes that is a list",
+			yaml: lines("auth:", "  toolScopes: [echo]"),
+			want: Errors{{Path: "auth.toolScopes", Line: 2, Msg: "expected a mapping, got a list", Err: ErrType}},
+		},
+		{
+			name: "toolScopes scope of the wrong type",
+			yaml: lines("auth:", "  scopes: [read]", "  toolScopes:", "    echo: [read, {a: b}]"),
+			want: Errors{{Path: "auth.toolScopes.echo[1]", Line: 4, Msg: "expected a string, got a mapping", Err: ErrType}},
+		},
+		{
+			name: "toolScopes duplicate tool",
+			yaml: lines("auth:", "  scopes: [read]", "  toolScopes:", "    echo: [read]", "    echo: [read]"),
+			want: Errors{{Path: "auth.toolScopes.echo", Line: 5, Msg: "duplicate key, first set at line 4", Err: ErrDuplicateKey}},
+		},
+		{
+			name: "client scope not offered",
+			yaml: lines(
+				"auth:",                            // 1
+				"  scopes: [read]",                 // 2
+				"  clients:",                       // 3
+				"    - clientId: c",                // 4
+				"      redirectUris:",              // 5
+				"        - https://app.example/cb", // 6
+				"      scopes:",                    // 7
+				"        - read",                   // 8
+				"        - write",                  // 9
+			),
+			want: Errors{{Path: "auth.clients[0].scopes[1]", Line: 9, Msg: `scope "write" is not offered: add it to auth.scopes`, Err: ErrValue}},
+		},
+		{
+			name: "toolScopes scope not offered",
+			yaml: lines(
+				"auth:",                     // 1
+				"  scopes: [tools:read]",    // 2
+				"  toolScopes:",             // 3
+				"    echo: [tools:read]",    // 4
+				"    delete: [tools:write]", // 5
+				"    admin: [admin, 'a b']", // 6
+			),
+			want: Errors{
+				{Path: "auth.toolScopes.delete[0]", Line: 5, Msg: `scope "tools:write" is not offered: add it to auth.scopes`, Err: ErrValue},
+				{Path: "auth.toolScopes.admin[0]", Line: 6, Msg: `scope "admin" is not offered: add it to auth.scopes`, Err: ErrValue},
+				{Path: "auth.toolScopes.admin[1]", Line: 6, Msg: "must be a scope token: printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)", Err: ErrValue},
+			},
+		},
+		{
+			name: "toolScopes without auth.scopes",
+			yaml: lines("auth:", "  toolScopes:", "    echo: [read]"),
+			want: Errors{{Path: "auth.toolScopes.echo[0]", Line: 3, Msg: `scope "read" is not offered: add it to auth.scopes`, Err: ErrValue}},
+		},
+		{
+			name: "toolScopes with an empty tool name",
+			yaml: lines("auth:", "  scopes: [read]", "  toolScopes:", "    '': [read]"),
+			want: Errors{{Path: "auth.toolScopes.", Line: 4, Msg: "tool name must not be empty", Err: ErrValue}},
+		},
+		{
+			name: "type with public mode",
+			yaml: lines("auth:", "  mode: public", "  type: local"),
+			want: Errors{{Path: "auth.type", Line: 3, Msg: "is only valid with mode orchestrated", Err: ErrValue}},
+		},
+		{
+			name: "removed grant type",
+			yaml: lines("auth:", "  clients:", "    - clientId: c", "      clientSecret: s", "      grantTypes: [client_credentials]"),
+			want: Errors{{Path: "auth.clients[0].grantTypes[0]", Line: 5, Msg: `invalid value "client_credentials" (allowed: authorization_code, refresh_token)`, Err: ErrValue}},
+		},
+		{
+			name: "user claim the server sets",
+			yaml: lines(
+				"auth:",                              // 1
+				"  local:",                           // 2
+				"    users:",                         // 3
+				"      - username: alice",            // 4
+				"        passwordHash: "+aliceBcrypt, // 5
+				"        claims:",                    // 6
+				"          sub: admin",               // 7
+				"          email: a@example.com",     // 8
+				"          scope: admin",             // 9
+			),
+			want: Errors{
+				{Path: "auth.local.users[0].claims.sub", Line: 7, Msg: `claim "sub" is set by the server in every access token (RFC 9068 §2.2) and cannot be set per user`, Err: ErrValue},
+				{Path: "auth.local.users[0].claims.scope", Line: 9, Msg: `claim "scope" is set by the server in every access token (RFC 9068 §2.2) and cannot be set per user`, Err: ErrValue},
 			},
 		},
 		{
@@ -319,32 +416,34 @@ func TestNotImplemented(t *testing.T) {
 		env  map[string]string
 		want Errors
 	}{
-		{"mode orchestrated", lines("auth:", "  mode: orchestrated"), nil,
-			Errors{{Path: "auth.mode", Line: 2}}},
 		{"mode transparent", lines("auth:", "  mode: transparent", "  provider: https://idp.example"), nil,
 			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.provider", Line: 3}}},
+		{"type remote", lines("auth:", "  mode: orchestrated", "  type: remote", "  provider: https://idp.example", "  remote:", "    clientId: x"), nil,
+			Errors{{Path: "auth.type", Line: 3}, {Path: "auth.provider", Line: 4}, {Path: "auth.remote", Line: 5}}},
 		{"redis storage", lines("auth:", "  tokenStorage:", "    type: redis", "    config:", "      host: localhost"), nil,
 			Errors{{Path: "auth.tokenStorage.type", Line: 3}}},
-		{"type", lines("auth:", "  type: local"), nil, Errors{{Path: "auth.type", Line: 2}}},
-		{"refresh", lines("auth:", "  refresh:", "    accessTokenTtl: 900"), nil, Errors{{Path: "auth.refresh", Line: 2}}},
-		{"local signKey", lines("auth:", "  local:", `    signKey: '{"kty":"oct","k":"c2VjcmV0"}'`), nil, Errors{{Path: "auth.local", Line: 2}}},
-		{"local signKey as a mapping", lines("auth:", "  local:", "    signKey:", "      kty: EC"), nil, Errors{{Path: "auth.local", Line: 2}}},
+		{"local signKey", lines("auth:", "  local:", `    signKey: '{"kty":"oct","k":"c2VjcmV0"}'`), nil, Errors{{Path: "auth.local.signKey", Line: 3}}},
+		{"local signKey as a mapping", lines("auth:", "  local:", "    signKey:", "      kty: EC"), nil, Errors{{Path: "auth.local.signKey", Line: 3}}},
+		{"local verifyKeys", lines("auth:", "  local:", "    verifyKeys: [{kty: EC}]"), nil, Errors{{Path: "auth.local.verifyKeys", Line: 3}}},
+		{"local keyRotationDays", lines("auth:", "  local:", "    keyRotationDays: 30"), nil, Errors{{Path: "auth.local.keyRotationDays", Line: 3}}},
+		{"local maxKeys next to users", lines("auth:", "  local:", "    users:", "      - {username: alice, passwordHash: '"+aliceBcrypt+"'}", "    maxKeys: 3"), nil,
+			Errors{{Path: "auth.local.maxKeys", Line: 5}}},
+		{"refresh skewSeconds", lines("auth:", "  refresh:", "    accessTokenTtl: 900", "    skewSeconds: 30"), nil, Errors{{Path: "auth.refresh.skewSeconds", Line: 4}}},
 		{"provider", lines("auth:", "  provider: https://idp.example"), nil, Errors{{Path: "auth.provider", Line: 2}}},
 		{"expectedAudience", lines("auth:", "  expectedAudience: https://api.example"), nil, Errors{{Path: "auth.expectedAudience", Line: 2}}},
 		{"transparent", lines("auth:", "  transparent:", "    clockLeeway: 30s"), nil, Errors{{Path: "auth.transparent", Line: 2}}},
 		{"remote", lines("auth:", "  remote:", "    clientId: x"), nil, Errors{{Path: "auth.remote", Line: 2}}},
-		{"consent", lines("auth:", "  consent: {enabled: false}"), nil, Errors{{Path: "auth.consent", Line: 2}}},
-		{"allowDefaultPublic", lines("auth:", "  allowDefaultPublic: false"), nil, Errors{{Path: "auth.allowDefaultPublic", Line: 2}}},
-		{"dcrEnabled", lines("auth:", "  dcrEnabled: false"), nil, Errors{{Path: "auth.dcrEnabled", Line: 2}}},
 		{"dcr", lines("auth:", "  dcr:", "    maxClients: 5"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
 		{"cimd", lines("auth:", "  cimd:", "    enabled: true"), nil, Errors{{Path: "auth.cimd", Line: 2}}},
-		{"clients", lines("auth:", "  clients:", "    - clientId: a"), nil, Errors{{Path: "auth.clients", Line: 2}}},
-		{"scopes", lines("auth:", "  scopes: [read]"), nil, Errors{{Path: "auth.scopes", Line: 2}}},
 		{"vault", lines("auth:", "  vault:", "    key: k"), nil, Errors{{Path: "auth.vault", Line: 2}}},
-		{"present but empty", lines("auth:", "  refresh:"), nil, Errors{{Path: "auth.refresh", Line: 2}}},
-		{"JWT_SIGNING_KEY fallback", lines("auth:", "  mode: orchestrated"),
+		{"present but empty", lines("auth:", "  dcr:"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
+		{"present with the default value", lines("auth:", "  refresh:", "    skewSeconds: 60"), nil, Errors{{Path: "auth.refresh.skewSeconds", Line: 3}}},
+		{"JWT_SIGNING_KEY fallback with the default mode", "",
 			map[string]string{"JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`},
-			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.local.signKey", Msg: "not implemented yet (set from JWT_SIGNING_KEY)"}}},
+			Errors{{Path: "auth.local.signKey", Msg: "not implemented yet (set from JWT_SIGNING_KEY)"}}},
+		{"JWT_SIGNING_KEY fallback", lines("auth:", "  mode: orchestrated", "  type: local"),
+			map[string]string{"JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`},
+			Errors{{Path: "auth.local.signKey", Msg: "not implemented yet (set from JWT_SIGNING_KEY)"}}},
 		{"IDP fallbacks in transparent mode", lines("auth:", "  mode: transparent"),
 			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_EXPECTED_AUDIENCE": "https://api.example"},
 			Errors{{Path: "auth.mode", Line: 2},
@@ -352,7 +451,7 @@ func TestNotImplemented(t *testing.T) {
 				{Path: "auth.expectedAudience", Msg: "not implemented yet (set from IDP_EXPECTED_AUDIENCE)"}}},
 		{"remote fallbacks", lines("auth:", "  mode: orchestrated", "  type: remote"),
 			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_CLIENT_ID": "id", "IDP_CLIENT_SECRET": "s", "VAULT_KEY": "k"},
-			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.type", Line: 3},
+			Errors{{Path: "auth.type", Line: 3},
 				{Path: "auth.provider", Msg: "not implemented yet (set from IDP_PROVIDER_URL)"},
 				{Path: "auth.remote.clientId", Msg: "not implemented yet (set from IDP_CLIENT_ID)"},
 				{Path: "auth.remote.clientSecret", Msg: "not implemented yet (set from IDP_CLIENT_SECRET)"},
@@ -375,8 +474,10 @@ func TestNotImplemented(t *testing.T) {
 }
 
 func TestChecklistExample(t *testing.T) {
-	// The checklist's minimum production configuration names only options
-	// that are not implemented yet; each is reported, and nothing else.
+	// The checklist's minimum production configuration: orchestrated mode
+	// with local login, refresh and consent work; Redis storage, an
+	// explicit signing key and skewSeconds are not implemented yet, and each
+	// is reported, with nothing else.
 	env := map[string]string{"REDIS_HOST": "redis.example.com", "REDIS_PASSWORD": "pw", "JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`}
 	_, err := Load("testdata/checklist.yaml", envOpts(env))
 	var got []string
@@ -384,15 +485,15 @@ func TestChecklistExample(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		"auth.mode: not implemented yet (line 7)",
-		"auth.type: not implemented yet (line 8)",
 		"auth.tokenStorage.type: not implemented yet (line 11)",
-		"auth.local: not implemented yet (line 18)",
-		"auth.refresh: not implemented yet (line 20)",
-		"auth.consent: not implemented yet (line 23)",
+		"auth.local.signKey: not implemented yet (line 19)",
+		"auth.refresh.skewSeconds: not implemented yet (line 22)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, ErrNotImplemented) || errors.Is(err, ErrInsecure) {
+		t.Errorf("error kinds: %v", err)
 	}
 }
 
@@ -499,13 +600,78 @@ func TestParseAccepts(t *testing.T) {
 		{"port zero leaves publicUrl empty", lines("http:", "  port: 0"),
 			func(c *Config) { c.HTTP.Port, c.HTTP.PublicURL = 0, "" }},
 		{"public mode and both session modes", lines("auth:", "  mode: public", "  sessionMode: stateless"),
-			func(c *Config) { c.Auth.SessionMode = SessionStateless }},
+			func(c *Config) { c.Auth.Mode, c.Auth.Type, c.Auth.SessionMode = ModePublic, "", SessionStateless }},
+		{"orchestrated without a type is local", lines("auth:", "  mode: orchestrated"), func(*Config) {}},
+		{"local users with bcrypt and argon2id hashes", lines(
+			"auth:",
+			"  local:",
+			"    users:",
+			"      - username: alice",
+			"        passwordHash: "+aliceBcrypt,
+			"        claims: {email: alice@example.com, tenant: 7, roles: [a, b]}",
+			"      - {username: bob, passwordHash: '"+bobArgon2id+"'}",
+			"      - username: carol",
+			"        passwordHash: $2b$10$4PF4yNXFfox8Yo25QU9mh.TTORvwqgkjz0NC7R8yN9UgkVMCry5tG", // $2b$, cost 10
+			"      - username: dave",
+			"        passwordHash: $argon2id$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo", // no v=
+		), func(c *Config) {
+			c.Auth.Local.Users = []User{
+				{Username: "alice", PasswordHash: aliceBcrypt, Claims: map[string]any{"email": "alice@example.com", "tenant": 7, "roles": []any{"a", "b"}}},
+				{Username: "bob", PasswordHash: bobArgon2id},
+				{Username: "carol", PasswordHash: "$2b$10$4PF4yNXFfox8Yo25QU9mh.TTORvwqgkjz0NC7R8yN9UgkVMCry5tG"},
+				{Username: "dave", PasswordHash: "$argon2id$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo"},
+			}
+		}},
+		{"password hash from the environment", lines("auth:", "  local:", "    users:", "      - {username: alice, passwordHash: '${HASH}'}"),
+			func(c *Config) { c.Auth.Local.Users = []User{{Username: "alice", PasswordHash: aliceBcrypt}} }},
+		{"refresh TTLs as seconds", lines("auth:", "  refresh:", "    accessTokenTtl: 900", "    refreshTokenTtl: 86400", "    absoluteLifetime: 0"),
+			func(c *Config) {
+				c.Auth.Refresh.AccessTokenTTL, c.Auth.Refresh.RefreshTokenTTL, c.Auth.Refresh.AbsoluteLifetime = 15*time.Minute, 24*time.Hour, 0
+			}},
+		{"refresh TTLs as durations", lines("auth:", "  refresh:", "    accessTokenTtl: 5m", "    refreshTokenTtl: 36h", "    absoluteLifetime: 2160h"),
+			func(c *Config) {
+				c.Auth.Refresh.AccessTokenTTL, c.Auth.Refresh.RefreshTokenTTL, c.Auth.Refresh.AbsoluteLifetime = 5*time.Minute, 36*time.Hour, 90*24*time.Hour
+			}},
+		{"refresh off", lines("auth:", "  refresh: {enabled: false, rotateRefreshToken: false}"),
+			func(c *Config) { c.Auth.Refresh.Enabled, c.Auth.Refresh.RotateRefreshToken = false, false }},
+		{"consent, allowDefaultPublic and dcrEnabled", lines("auth:", "  consent: {enabled: false}", "  allowDefaultPublic: true", "  dcrEnabled: false"),
+			func(c *Config) {
+				c.Auth.Consent.Enabled, c.Auth.AllowDefaultPublic, c.Auth.DCREnabled = false, true, false
+			}},
+		{"clients, scopes and toolScopes", lines(
+			"auth:",
+			"  scopes: [tools:read, tools:write, 'admin']",
+			"  clients:",
+			"    - clientId: public-app",
+			"      redirectUris: [http://127.0.0.1/cb, 'http://[::1]:8080/cb', https://app.example/cb]",
+			"    - clientId: web",
+			"      clientSecret: '${WEB_SECRET}'",
+			"      tokenEndpointAuthMethod: client_secret_basic",
+			"      redirectUris: [https://web.example/cb]",
+			"      grantTypes: [authorization_code]",
+			"      scopes: [tools:read]",
+			"  toolScopes:",
+			"    echo: [tools:read]",
+			"    'files.delete': [tools:write, admin]",
+			"    noscope: []",
+		), func(c *Config) {
+			c.Auth.Scopes = []string{"tools:read", "tools:write", "admin"}
+			c.Auth.Clients = []Client{
+				{ClientID: "public-app", RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]:8080/cb", "https://app.example/cb"}},
+				{ClientID: "web", ClientSecret: "web-secret", TokenEndpointAuthMethod: AuthMethodClientSecretBasic,
+					RedirectURIs: []string{"https://web.example/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{"tools:read"}},
+			}
+			c.Auth.ToolScopes = map[string][]string{"echo": {"tools:read"}, "files.delete": {"tools:write", "admin"}, "noscope": {}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Parse([]byte(tt.yaml), "c.yaml", envOpts(nil))
+			got, err := Parse([]byte(tt.yaml), "c.yaml", envOpts(map[string]string{"HASH": aliceBcrypt, "WEB_SECRET": "web-secret"}))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("Validate of the parsed config: %v", err)
 			}
 			want := Default(Development)
 			tt.want(want)
@@ -542,6 +708,72 @@ func TestDurations(t *testing.T) {
 			}
 			if got != tt.want || gotErr != tt.wantErr {
 				t.Errorf("parseDuration(%q) = %q, %q; want %q, %q", tt.in, got, gotErr, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadOptionsDefaults(t *testing.T) {
+	public := func(c *Config) { c.Auth.Mode = ModePublic }
+	tests := []struct {
+		name     string
+		defaults func(*Config)
+		yaml     string
+		env      map[string]string
+		want     func(*Config) // applied to Default(environment)
+		wantErrs Errors
+	}{
+		{name: "changes the default", defaults: public,
+			want: func(c *Config) { c.Auth.Mode, c.Auth.Type = ModePublic, "" }},
+		{name: "the file overrides it", defaults: public, yaml: lines("auth:", "  mode: orchestrated"),
+			want: func(*Config) {}},
+		{name: "the file adds to it", defaults: func(c *Config) { public(c); c.Logging.Level = LevelWarn },
+			yaml: lines("logging:", "  format: json"),
+			want: func(c *Config) {
+				c.Auth.Mode, c.Auth.Type = ModePublic, ""
+				c.Logging.Level, c.Logging.Format = LevelWarn, FormatJSON
+			}},
+		{name: "applied after the environment's defaults", env: map[string]string{"FRONTMCP_ENV": "staging"},
+			defaults: func(c *Config) {
+				if c.Environment == Staging && c.Auth.Refresh.AccessTokenTTL == 30*time.Minute {
+					c.Auth.Refresh.AccessTokenTTL = 10 * time.Minute
+				}
+			},
+			want: func(c *Config) { c.Auth.Refresh.AccessTokenTTL = 10 * time.Minute }},
+		{name: "still validated with the file", defaults: public, yaml: lines("auth:", "  type: local"),
+			wantErrs: Errors{{Path: "auth.type", Line: 2, Msg: "is only valid with mode orchestrated", Err: ErrValue}}},
+		{name: "invalid value", defaults: func(c *Config) { c.HTTP.Port = -1 },
+			wantErrs: Errors{{Path: "http.port", Msg: "must be between 1 and 65535, or 0 to pick a free port; got -1", Err: ErrValue}}},
+		{name: "planned option", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
+			wantErrs: Errors{{Path: "auth.refresh.skewSeconds", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented}}},
+		{name: "planned value", defaults: func(c *Config) { c.Auth.Mode = ModeTransparent; c.Auth.Type = "" },
+			yaml: lines("http:", "  port: 8080"),
+			wantErrs: Errors{
+				{Path: "auth.mode", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented},
+				{Path: "auth.provider", Msg: "must be set (or IDP_PROVIDER_URL) for mode transparent", Err: ErrValue},
+			}},
+		{name: "planned option also in the file is reported once", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
+			yaml:     lines("auth:", "  refresh:", "    skewSeconds: 30"),
+			wantErrs: Errors{{Path: "auth.refresh.skewSeconds", Line: 3, Msg: "not implemented yet", Err: ErrNotImplemented}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := envOpts(tt.env)
+			opts.Defaults = tt.defaults
+			got, err := Parse([]byte(tt.yaml), "c.yaml", opts)
+			if diff := diffErrors(tt.wantErrs, asErrors(t, err)); diff != "" {
+				t.Fatalf("errors mismatch (-want +got):\n%s", diff)
+			}
+			if tt.wantErrs != nil {
+				return
+			}
+			want := Default(got.Environment)
+			tt.want(want)
+			if diff := cmp.Diff(want, got, ignoreUnexported); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("Validate of the loaded config: %v", err)
 			}
 		})
 	}

@@ -19,7 +19,8 @@ import (
 
 // plannedValues are enum values accepted by the schema but not implemented.
 var plannedValues = map[reflect.Type][]string{
-	reflect.TypeFor[AuthMode]():    {string(ModeTransparent), string(ModeOrchestrated)},
+	reflect.TypeFor[AuthMode]():    {string(ModeTransparent)},
+	reflect.TypeFor[AuthType]():    {string(TypeRemote)},
 	reflect.TypeFor[StorageType](): {string(StorageRedis)},
 }
 

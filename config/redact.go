@@ -80,6 +80,9 @@ func encodeStruct(v, def reflect.Value) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		if fv.Kind() == reflect.Struct && n.Kind == yaml.MappingNode && len(n.Content) == 0 {
+			continue // a section showing nothing (only unchanged planned options)
+		}
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.name}, n)
 	}
 	return m, nil

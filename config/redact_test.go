@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -119,7 +120,7 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestRedactedOutput(t *testing.T) {
-	c, err := Load("testdata/development.yaml", envOpts(nil))
+	c, err := Load("testdata/public.yaml", envOpts(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +142,16 @@ auth:
   sessionMode: stateless
   tokenStorage:
     type: memory
+  refresh:
+    enabled: true
+    accessTokenTtl: 1h
+    refreshTokenTtl: 168h
+    rotateRefreshToken: true
+    absoluteLifetime: 720h
+  consent:
+    enabled: true
+  allowDefaultPublic: false
+  dcrEnabled: true
 logging:
   level: debug
   format: text
@@ -153,6 +164,83 @@ logging:
 	}
 	if diff := cmp.Diff(want, string(out)); diff != "" {
 		t.Errorf("Redacted mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRedactedOrchestrated(t *testing.T) {
+	c, err := Load("testdata/development.yaml", envOpts(testdataEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `auth:
+  mode: orchestrated
+  type: local
+  sessionMode: stateless
+  tokenStorage:
+    type: memory
+  local:
+    users:
+      - username: alice
+        passwordHash: '` + fingerprint(aliceBcrypt) + `'
+        claims:
+          email: alice@example.com
+          groups:
+            - admin
+            - dev
+      - username: bob
+        passwordHash: '` + fingerprint(bobArgon2id) + `'
+  refresh:
+    enabled: true
+    accessTokenTtl: 15m
+    refreshTokenTtl: 72h
+    rotateRefreshToken: true
+    absoluteLifetime: 720h
+  consent:
+    enabled: false
+  allowDefaultPublic: true
+  dcrEnabled: true
+  clients:
+    - clientId: inspector
+      redirectUris:
+        - http://127.0.0.1:6276/oauth/callback
+      tokenEndpointAuthMethod: none
+      scopes:
+        - tools:read
+    - clientId: backend
+      clientSecret: '` + fingerprint(backendSecret) + `'
+      redirectUris:
+        - https://app.example.com/callback
+        - cursor://anysphere.cursor-retrieval/oauth/callback
+      tokenEndpointAuthMethod: client_secret_post
+      grantTypes:
+        - authorization_code
+        - refresh_token
+  scopes:
+    - tools:read
+    - tools:write
+  toolScopes:
+    delete_file:
+      - tools:read
+      - tools:write
+    echo:
+      - tools:read
+logging:
+`
+	out, err := c.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	if i, j := strings.Index(got, "auth:\n"), strings.Index(got, "logging:\n"); i >= 0 && j > i {
+		got = got[i : j+len("logging:\n")]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Redacted auth section mismatch (-want +got):\n%s", diff)
+	}
+	for _, secret := range []string{aliceBcrypt, bobArgon2id, backendSecret} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("Redacted output leaks %q", secret)
+		}
 	}
 }
 
@@ -178,15 +266,52 @@ func TestRedactedShowsChangedPlannedOptions(t *testing.T) {
 			t.Errorf("Redacted output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(string(out), "consent:") {
-		t.Errorf("Redacted output shows an unchanged planned option:\n%s", out)
+	// Unchanged planned options, and sections holding only those, are left
+	// out.
+	for _, planned := range []string{"skewSeconds", "maxKeys", "local:", "dcr:", "cimd:", "transparent:", "remote:", "vault:", "provider:"} {
+		if strings.Contains(string(out), planned) {
+			t.Errorf("Redacted output shows the unchanged planned option %s:\n%s", planned, out)
+		}
+	}
+	// A changed one is shown.
+	c.Auth.Refresh.SkewSeconds = 30
+	c.Auth.Local.MaxKeys = 5
+	out, err = c.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"  local:\n    maxKeys: 5\n", "    skewSeconds: 30\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Redacted output lacks the changed planned option %q:\n%s", want, out)
+		}
 	}
 }
 
 func TestRedactedRoundTrip(t *testing.T) {
-	for _, file := range []string{"testdata/development.yaml", "testdata/production.yaml"} {
-		t.Run(file, func(t *testing.T) {
-			c, err := Load(file, envOpts(nil))
+	// Configs without secrets (Redacted replaces those by fingerprints).
+	orchestrated := lines(
+		"environment: staging",
+		"http: {publicUrl: https://mcp.example.com}",
+		"auth:",
+		"  mode: orchestrated",
+		"  refresh: {accessTokenTtl: 600, refreshTokenTtl: 36h, absoluteLifetime: 0}",
+		"  consent: {enabled: false}",
+		"  dcrEnabled: false",
+		"  clients:",
+		"    - clientId: app",
+		"      redirectUris: [http://127.0.0.1/cb]",
+		"      grantTypes: [authorization_code]",
+		"      scopes: [read]",
+		"  scopes: [read, write]",
+		"  toolScopes: {echo: [read], 'files.write': [read, write]}",
+	)
+	public, err := os.ReadFile("testdata/public.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"public": public, "orchestrated": []byte(orchestrated)} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Parse(data, "c.yaml", envOpts(nil))
 			if err != nil {
 				t.Fatal(err)
 			}

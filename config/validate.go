@@ -3,10 +3,13 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -201,7 +204,10 @@ func (v *validator) auth() {
 		v.enum("auth.mode", a.Mode, false)
 	}
 	v.enum("auth.type", a.Type, true)
-	if a.Type != "" && a.Mode != ModeOrchestrated {
+	// The default type (local) goes unremarked in other modes; a type the
+	// file names, or remote, contradicts the mode.
+	_, typeInFile := v.c.lines["auth.type"]
+	if a.Type != "" && a.Mode != ModeOrchestrated && (a.Type != TypeLocal || typeInFile) {
 		v.add("auth.type", ErrValue, "is only valid with mode orchestrated")
 	}
 	v.enum("auth.sessionMode", a.SessionMode, false)
@@ -220,6 +226,9 @@ func (v *validator) auth() {
 	if v.prod && a.AllowDefaultPublic {
 		v.add("auth.allowDefaultPublic", ErrInsecure, "must be false in production: it lets requests without a token in")
 	}
+	if v.prod && a.Mode == ModeOrchestrated && a.DCREnabled && !a.Consent.Enabled {
+		v.add("auth.consent.enabled", ErrInsecure, "must be true in production when dcrEnabled is true: anyone can register a client, and without the consent page naming it and its redirect host the user cannot tell whom the login is for")
+	}
 	for i, u := range a.DCR.AllowedRedirectURIs {
 		v.redirectURI(fmt.Sprintf("auth.dcr.allowedRedirectUris[%d]", i), u)
 	}
@@ -233,6 +242,7 @@ func (v *validator) auth() {
 	}
 	v.ttlRange("auth.cimd.cacheTtl", a.CIMD.CacheTTL.Min, a.CIMD.CacheTTL.Max)
 	v.clients()
+	v.toolScopes()
 	v.scopes("auth.scopes", a.Scopes)
 	if a.Vault.Key == "" && len(a.Vault.PreviousKeys) > 0 {
 		v.add("auth.vault.key", ErrValue, "must be set when previousKeys is set")
@@ -369,19 +379,63 @@ func (v *validator) local() {
 			v.add(p+".username", ErrValue, "duplicate username %s", quote(u.Username))
 		}
 		seen[u.Username] = true
-		if !isPasswordHash(u.PasswordHash) {
-			v.add(p+".passwordHash", ErrValue, "must be a bcrypt ($2b$...) or argon2id ($argon2id$...) hash, never a plain password (for example: htpasswd -nbBC 12 user PASSWORD)")
+		v.passwordHash(p+".passwordHash", u.PasswordHash)
+		for _, name := range slices.Sorted(maps.Keys(u.Claims)) {
+			if slices.Contains(serverClaims, name) {
+				v.add(p+".claims."+name, ErrValue, "claim %s is set by the server in every access token (RFC 9068 §2.2) and cannot be set per user", quote(name))
+			}
 		}
 	}
 }
 
-func isPasswordHash(s string) bool {
-	for _, prefix := range []string{"$2a$", "$2b$", "$2y$", "$argon2id$"} {
-		if strings.HasPrefix(s, prefix) {
-			return true
+// serverClaims are the access token claims the server sets itself
+// (RFC 9068 §2.2, RFC 7519 §4.1); user claims cannot replace them.
+var serverClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope"}
+
+// minBcryptCost is the lowest bcrypt cost accepted in production (OWASP
+// Password Storage Cheat Sheet).
+const minBcryptCost = 10
+
+var (
+	bcryptHash   = regexp.MustCompile(`^\$2[aby]\$([0-9]{2})\$[./A-Za-z0-9]{53}$`)
+	argon2idHash = regexp.MustCompile(`^\$argon2id\$(?:v=19\$)?m=([0-9]{1,10}),t=([0-9]{1,10}),p=([0-9]{1,3})\$[A-Za-z0-9+/]{11,}={0,2}\$[A-Za-z0-9+/]{22,}={0,2}$`)
+)
+
+// passwordHash checks a bcrypt hash ($2b$, 60 characters) or an argon2id
+// hash in the PHC string format; in production the bcrypt cost must be at
+// least minBcryptCost.
+func (v *validator) passwordHash(path, s string) {
+	if m := bcryptHash.FindStringSubmatch(s); m != nil {
+		cost, _ := strconv.Atoi(m[1])
+		switch {
+		case cost < 4 || cost > 31:
+			v.add(path, ErrValue, "bcrypt cost %d is out of range (4 to 31)", cost)
+		case v.prod && cost < minBcryptCost:
+			v.add(path, ErrInsecure, "bcrypt cost %d is too low for production: use at least %d (for example: htpasswd -nbBC 12 user PASSWORD)", cost, minBcryptCost)
 		}
+		return
 	}
-	return false
+	if m := argon2idHash.FindStringSubmatch(s); m != nil {
+		for i, name := range []string{"m", "t", "p"} {
+			bits := 32
+			if name == "p" {
+				bits = 8 // the parallelism is one byte (RFC 9106 §3.1)
+			}
+			if n, err := strconv.ParseUint(m[i+1], 10, bits); err != nil || n == 0 {
+				v.add(path, ErrValue, "argon2id parameter %s=%s is out of range (1 to %d)", name, m[i+1], uint64(1)<<bits-1)
+				return
+			}
+		}
+		return
+	}
+	switch {
+	case strings.HasPrefix(s, "$2a$"), strings.HasPrefix(s, "$2b$"), strings.HasPrefix(s, "$2y$"):
+		v.add(path, ErrValue, "is not a complete bcrypt hash: expected 60 characters like $2b$12$ followed by 53 of [./A-Za-z0-9]")
+	case strings.HasPrefix(s, "$argon2id$"):
+		v.add(path, ErrValue, "is not a complete argon2id hash: expected $argon2id$v=19$m=...,t=...,p=...$salt$hash (PHC string format)")
+	default:
+		v.add(path, ErrValue, "must be a bcrypt ($2b$...) or argon2id ($argon2id$...) hash, never a plain password (for example: htpasswd -nbBC 12 user PASSWORD)")
+	}
 }
 
 // jwk checks a JSON Web Key (RFC 7517 §4): an object with a "kty"; a
@@ -496,7 +550,7 @@ func (v *validator) redirectURI(path, s string) {
 	}
 }
 
-var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+var grantTypes = []string{"authorization_code", "refresh_token"}
 
 func (v *validator) clients() {
 	seen := map[string]bool{}
@@ -526,39 +580,88 @@ func (v *validator) clients() {
 				v.add(gp, ErrValue, "invalid value %s (allowed: %s)", quote(g), strings.Join(grantTypes, ", "))
 			case g == "authorization_code":
 				codeFlow = true
-			case g == "client_credentials" && c.ClientSecret == "":
-				v.add(gp, ErrValue, "client_credentials needs a confidential client: set clientSecret")
 			}
 		}
 		if codeFlow && len(c.RedirectURIs) == 0 {
 			v.add(p+".redirectUris", ErrValue, "must list at least one URI for the authorization_code grant")
 		}
-		for j, u := range c.RedirectURIs {
-			v.redirectURI(fmt.Sprintf("%s.redirectUris[%d]", p, j), u)
+		if v.prod && c.ClientSecret != "" && len(c.ClientSecret) < minClientSecretLen {
+			v.add(p+".clientSecret", ErrInsecure, "must be at least %d characters in production: client secrets are stored as fast SHA-256 hashes and must be high-entropy (for example: openssl rand -base64 32)", minClientSecretLen)
 		}
-		v.scopes(p+".scopes", c.Scopes)
+		for j, u := range c.RedirectURIs {
+			up := fmt.Sprintf("%s.redirectUris[%d]", p, j)
+			before := len(v.errs)
+			v.redirectURI(up, u)
+			if v.prod && len(v.errs) == before && !httpsOrLoopback(u) {
+				v.add(up, ErrInsecure, "must be https, or http on a loopback address (RFC 8252 §7.3), in production: a custom scheme can be claimed by any app on the device")
+			}
+		}
+		v.offeredScopes(p+".scopes", c.Scopes)
 	}
+}
+
+// minClientSecretLen is the shortest client secret accepted in production:
+// 32 characters, 128 bits or more from a random generator.
+const minClientSecretLen = 32
+
+// httpsOrLoopback reports whether a valid redirect URI is https, or http on
+// a loopback host.
+func httpsOrLoopback(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	return u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname()))
+}
+
+// toolScopes checks auth.toolScopes: scope tokens, each offered in
+// auth.scopes.
+func (v *validator) toolScopes() {
+	for _, tool := range slices.Sorted(maps.Keys(v.c.Auth.ToolScopes)) {
+		p := "auth.toolScopes." + tool
+		if tool == "" {
+			v.add(p, ErrValue, "tool name must not be empty")
+		}
+		v.offeredScopes(p, v.c.Auth.ToolScopes[tool])
+	}
+}
+
+// offeredScopes checks scope tokens that must also be among auth.scopes.
+func (v *validator) offeredScopes(path string, list []string) {
+	v.scopeList(path, list, true)
 }
 
 // scopes checks scope tokens (RFC 6749 §3.3: no spaces, printable ASCII).
 func (v *validator) scopes(path string, list []string) {
+	v.scopeList(path, list, false)
+}
+
+// scopeList checks each scope in list: a valid token, not repeated, and,
+// with offered, one of auth.scopes.
+func (v *validator) scopeList(path string, list []string, offered bool) {
 	seen := map[string]bool{}
 	for i, s := range list {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		ok := s != ""
-		for _, r := range s {
-			if r <= ' ' || r > '~' || r == '"' || r == '\\' {
-				ok = false
-			}
-		}
 		switch {
-		case !ok:
+		case !validScope(s):
 			v.add(p, ErrValue, "must be a scope token: printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)")
 		case seen[s]:
 			v.add(p, ErrValue, "duplicate scope %s", quote(s))
+		case offered && !slices.Contains(v.c.Auth.Scopes, s):
+			v.add(p, ErrValue, "scope %s is not offered: add it to auth.scopes", quote(s))
 		}
 		seen[s] = true
 	}
+}
+
+// validScope reports whether s is a scope token (RFC 6749 §3.3).
+func validScope(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r > '~' || r == '"' || r == '\\' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (v *validator) logging() {

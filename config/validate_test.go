@@ -3,15 +3,35 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
-// validProduction is a production config that passes Validate today.
+// validProduction is a production config in public mode that passes
+// Validate.
 func validProduction() *Config {
 	c := Default(Production)
 	c.Auth.Mode = ModePublic
 	c.HTTP.PublicURL = "https://mcp.example.com"
+	return c
+}
+
+// validOrchestratedProduction is a production config of the embedded
+// authorization server that passes Validate.
+func validOrchestratedProduction() *Config {
+	c := Default(Production)
+	c.Auth.Mode = ModeOrchestrated
+	c.HTTP.PublicURL = "https://mcp.example.com"
+	c.Auth.Local.Users = []User{{Username: "alice", PasswordHash: aliceBcrypt}, {Username: "bob", PasswordHash: bobArgon2id}}
+	c.Auth.Scopes = []string{"tools:read", "tools:write"}
+	c.Auth.ToolScopes = map[string][]string{"delete": {"tools:write"}}
+	c.Auth.Clients = []Client{
+		{ClientID: "web", ClientSecret: backendSecret, RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: []string{"tools:read"}},
+		{ClientID: "cli", RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]/cb", "http://localhost:8080/cb"}},
+	}
 	return c
 }
 
@@ -65,11 +85,10 @@ func TestValidateProduction(t *testing.T) {
 		{"refresh without rotation", func(c *Config) { c.Auth.Refresh.RotateRefreshToken = false }, Errors{
 			{Path: "auth.refresh.rotateRefreshToken", Err: ErrInsecure,
 				Msg: "must be true in production: without rotation a stolen refresh token stays usable until it expires (OAuth 2.1 §4.3.1)"},
-			notImpl("auth.refresh"),
 		}},
+		{"refresh off needs no rotation", func(c *Config) { c.Auth.Refresh.Enabled, c.Auth.Refresh.RotateRefreshToken = false, false }, nil},
 		{"allowDefaultPublic", func(c *Config) { c.Auth.AllowDefaultPublic = true }, Errors{
 			{Path: "auth.allowDefaultPublic", Err: ErrInsecure, Msg: "must be false in production: it lets requests without a token in"},
-			notImpl("auth.allowDefaultPublic"),
 		}},
 		{"transparent without audience", func(c *Config) {
 			c.Auth.Mode = ModeTransparent
@@ -97,6 +116,79 @@ func TestValidateProduction(t *testing.T) {
 				if errors.Is(e, ErrInsecure) {
 					t.Errorf("staging: %v", e)
 				}
+			}
+		})
+	}
+}
+
+func TestValidateOrchestratedProduction(t *testing.T) {
+	const (
+		consentMsg  = "must be true in production when dcrEnabled is true: anyone can register a client, and without the consent page naming it and its redirect host the user cannot tell whom the login is for"
+		redirectMsg = "must be https, or http on a loopback address (RFC 8252 §7.3), in production: a custom scheme can be claimed by any app on the device"
+		secretMsg   = "must be at least 32 characters in production: client secrets are stored as fast SHA-256 hashes and must be high-entropy (for example: openssl rand -base64 32)"
+	)
+	tests := []struct {
+		name   string
+		modify func(c *Config)
+		want   Errors
+	}{
+		{"valid", func(*Config) {}, nil},
+		{"DCR with consent", func(c *Config) { c.Auth.DCREnabled = true }, nil},
+		{"no consent without DCR", func(c *Config) { c.Auth.Consent.Enabled = false }, nil},
+		{"DCR without consent", func(c *Config) { c.Auth.DCREnabled, c.Auth.Consent.Enabled = true, false }, Errors{
+			{Path: "auth.consent.enabled", Err: ErrInsecure, Msg: consentMsg}}},
+		{"allowDefaultPublic", func(c *Config) { c.Auth.AllowDefaultPublic = true }, Errors{
+			{Path: "auth.allowDefaultPublic", Err: ErrInsecure, Msg: "must be false in production: it lets requests without a token in"}}},
+		{"refresh without rotation", func(c *Config) { c.Auth.Refresh.RotateRefreshToken = false }, Errors{
+			{Path: "auth.refresh.rotateRefreshToken", Err: ErrInsecure,
+				Msg: "must be true in production: without rotation a stolen refresh token stays usable until it expires (OAuth 2.1 §4.3.1)"}}},
+		{"memory storage", func(c *Config) { c.Auth.TokenStorage.Type = StorageMemory }, Errors{{
+			Path: "auth.tokenStorage.type", Err: ErrInsecure,
+			Msg: "memory storage is refused in production: it loses every token and session on restart and cannot be shared between instances; use file or redis"}}},
+		{"custom scheme redirect URI", func(c *Config) {
+			c.Auth.Clients[1].RedirectURIs = append(c.Auth.Clients[1].RedirectURIs, "cursor://anysphere.cursor-retrieval/oauth/callback", "com.example.app:/cb")
+		}, Errors{
+			{Path: "auth.clients[1].redirectUris[3]", Err: ErrInsecure, Msg: redirectMsg},
+			{Path: "auth.clients[1].redirectUris[4]", Err: ErrInsecure, Msg: redirectMsg},
+		}},
+		{"http redirect URI to another host is refused everywhere", func(c *Config) {
+			c.Auth.Clients[0].RedirectURIs = []string{"http://app.example.com/cb"}
+		}, Errors{{Path: "auth.clients[0].redirectUris[0]", Err: ErrValue,
+			Msg: "http is only allowed for loopback hosts (localhost, 127.0.0.1, [::1]); use https"}}},
+		{"short client secret", func(c *Config) { c.Auth.Clients[0].ClientSecret = "hunter2" }, Errors{
+			{Path: "auth.clients[0].clientSecret", Err: ErrInsecure, Msg: secretMsg}}},
+		{"client secret of 32 characters", func(c *Config) { c.Auth.Clients[0].ClientSecret = strings.Repeat("x", 32) }, nil},
+		{"low bcrypt cost", func(c *Config) {
+			c.Auth.Local.Users[0].PasswordHash = "$2a$04$urGuj/de7cDHyr.oEoAKwOuxswj9xBJD7PLUegvCisFIQHAm4tLg."
+		}, Errors{{Path: "auth.local.users[0].passwordHash", Err: ErrInsecure,
+			Msg: "bcrypt cost 4 is too low for production: use at least 10 (for example: htpasswd -nbBC 12 user PASSWORD)"}}},
+		{"type remote", func(c *Config) {
+			c.Auth.Type = TypeRemote
+			c.Auth.Provider = "http://idp.example"
+		}, Errors{
+			{Path: "auth.provider", Err: ErrInsecure, Msg: "must use https in production"},
+			{Path: "auth.remote.clientId", Err: ErrValue, Msg: "must be set (or IDP_CLIENT_ID) for type remote"},
+			{Path: "auth.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.provider", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validOrchestratedProduction()
+			tt.modify(c)
+			if diff := diffErrors(tt.want, asErrors(t, c.Validate())); diff != "" {
+				t.Errorf("errors mismatch (-want +got):\n%s", diff)
+			}
+			// Outside production only the insecure findings go away.
+			var wantStaging Errors
+			for _, e := range tt.want {
+				if !errors.Is(e, ErrInsecure) {
+					wantStaging = append(wantStaging, e)
+				}
+			}
+			c.Environment = Staging
+			if diff := diffErrors(wantStaging, asErrors(t, c.Validate())); diff != "" {
+				t.Errorf("staging: errors mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -139,9 +231,21 @@ func TestValidate(t *testing.T) {
 			{Path: "logging.format", Err: ErrValue, Msg: `invalid value "xml" (allowed: text, json)`},
 		}},
 		{"empty mode outside production", func(c *Config) { c.Auth.Mode = "" }, Errors{{Path: "auth.mode", Err: ErrValue, Msg: `invalid value "" (allowed: public, transparent, orchestrated)`}}},
-		{"type without orchestrated", func(c *Config) { c.Auth.Type = TypeLocal }, Errors{
+		{"public mode keeps the default type", func(c *Config) { c.Auth.Mode = ModePublic }, nil},
+		{"orchestrated without a type", func(c *Config) { c.Auth.Type = "" }, nil},
+		{"type remote without orchestrated", func(c *Config) { c.Auth.Mode, c.Auth.Type = ModePublic, TypeRemote }, Errors{
 			{Path: "auth.type", Err: ErrValue, Msg: "is only valid with mode orchestrated"},
 			{Path: "auth.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"unknown type", func(c *Config) { c.Auth.Type = "ldap" }, Errors{
+			{Path: "auth.type", Err: ErrValue, Msg: `invalid value "ldap" (allowed: local, remote)`},
+		}},
+		{"mode transparent", func(c *Config) {
+			c.Auth.Mode, c.Auth.Type = ModeTransparent, ""
+			c.Auth.Provider = "https://idp.example"
+		}, Errors{
+			{Path: "auth.mode", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.provider", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
 		{"empty file path", func(c *Config) { c.Auth.TokenStorage.File.Path = "" }, Errors{{Path: "auth.tokenStorage.config.path", Err: ErrValue, Msg: "must not be empty"}}},
 		{"redis settings with file storage", func(c *Config) { c.Auth.TokenStorage.Redis.Host = "r.example" }, Errors{{Path: "auth.tokenStorage.config", Err: ErrValue, Msg: "redis settings are set but type is file"}}},
@@ -166,16 +270,56 @@ func TestValidate(t *testing.T) {
 			{Path: "auth.tokenStorage.config.host", Err: ErrValue, Msg: "must be set (or REDIS_HOST), or use url, sentinelAddrs or clusterAddrs"},
 			{Path: "auth.tokenStorage.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
-		{"plain password and bad keys", func(c *Config) {
+		{"bad keys", func(c *Config) {
 			c.Auth.Local.SignKey = json.RawMessage(`{"kty":"EC","crv":"P-256","x":"a","y":"b"}`)
 			c.Auth.Local.VerifyKeys = []json.RawMessage{json.RawMessage(`{"use":"sig"}`)}
-			c.Auth.Local.Users = []User{{Username: "alice", PasswordHash: "hunter2"}, {Username: "bob", PasswordHash: "$2b$12$abcdefghijklmnopqrstuv"}}
 		}, Errors{
 			{Path: "auth.local.signKey", Err: ErrValue, Msg: `must be a private key: the JWK has no "d" member`},
 			{Path: "auth.local.verifyKeys[0]", Err: ErrValue, Msg: `must be a JWK with a "kty" member (RFC 7517 §4.1)`},
-			{Path: "auth.local.users[0].passwordHash", Err: ErrValue, Msg: "must be a bcrypt ($2b$...) or argon2id ($argon2id$...) hash, never a plain password (for example: htpasswd -nbBC 12 user PASSWORD)"},
-			{Path: "auth.local", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.local.signKey", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.local.verifyKeys", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
+		{"planned key settings", func(c *Config) {
+			c.Auth.Local.KeyRotationDays = 30
+			c.Auth.Local.MaxKeys = 5
+			c.Auth.Refresh.SkewSeconds = 30
+		}, Errors{
+			{Path: "auth.local.keyRotationDays", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.local.maxKeys", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.refresh.skewSeconds", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"users", func(c *Config) {
+			c.Auth.Local.Users = []User{
+				{Username: "alice", PasswordHash: aliceBcrypt, Claims: map[string]any{"email": "a@example.com", "groups": []any{"x"}}},
+				{Username: "bob", PasswordHash: bobArgon2id},
+			}
+		}, nil},
+		{"bad users", func(c *Config) {
+			c.Auth.Local.Users = []User{
+				{Username: "alice", PasswordHash: "hunter2"},
+				{Username: "alice", PasswordHash: "$2b$12$abcdefghijklmnopqrstuv"},
+				{Username: "", PasswordHash: "$2b$99$" + aliceBcrypt[7:]},
+				{Username: "dave", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA"},
+				{Username: "erin", PasswordHash: "$argon2id$v=19$m=65536,t=0,p=4$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo"},
+				{Username: "frank", PasswordHash: "$argon2i$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo"},
+				{Username: "grace", PasswordHash: aliceBcrypt, Claims: map[string]any{"aud": "x", "iss": "y", "client_id": "z", "role": "ok"}},
+			}
+		}, Errors{
+			{Path: "auth.local.users[0].passwordHash", Err: ErrValue, Msg: "must be a bcrypt ($2b$...) or argon2id ($argon2id$...) hash, never a plain password (for example: htpasswd -nbBC 12 user PASSWORD)"},
+			{Path: "auth.local.users[1].username", Err: ErrValue, Msg: `duplicate username "alice"`},
+			{Path: "auth.local.users[1].passwordHash", Err: ErrValue, Msg: "is not a complete bcrypt hash: expected 60 characters like $2b$12$ followed by 53 of [./A-Za-z0-9]"},
+			{Path: "auth.local.users[2].username", Err: ErrValue, Msg: "must not be empty"},
+			{Path: "auth.local.users[2].passwordHash", Err: ErrValue, Msg: "bcrypt cost 99 is out of range (4 to 31)"},
+			{Path: "auth.local.users[3].passwordHash", Err: ErrValue, Msg: "is not a complete argon2id hash: expected $argon2id$v=19$m=...,t=...,p=...$salt$hash (PHC string format)"},
+			{Path: "auth.local.users[4].passwordHash", Err: ErrValue, Msg: "argon2id parameter t=0 is out of range (1 to 4294967295)"},
+			{Path: "auth.local.users[5].passwordHash", Err: ErrValue, Msg: "must be a bcrypt ($2b$...) or argon2id ($argon2id$...) hash, never a plain password (for example: htpasswd -nbBC 12 user PASSWORD)"},
+			{Path: "auth.local.users[6].claims.aud", Err: ErrValue, Msg: `claim "aud" is set by the server in every access token (RFC 9068 §2.2) and cannot be set per user`},
+			{Path: "auth.local.users[6].claims.client_id", Err: ErrValue, Msg: `claim "client_id" is set by the server in every access token (RFC 9068 §2.2) and cannot be set per user`},
+			{Path: "auth.local.users[6].claims.iss", Err: ErrValue, Msg: `claim "iss" is set by the server in every access token (RFC 9068 §2.2) and cannot be set per user`},
+		}},
+		{"argon2id parallelism is one byte", func(c *Config) {
+			c.Auth.Local.Users = []User{{Username: "a", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=256$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo"}}
+		}, Errors{{Path: "auth.local.users[0].passwordHash", Err: ErrValue, Msg: "argon2id parameter p=256 is out of range (1 to 255)"}}},
 		{"clients", func(c *Config) {
 			c.Auth.Clients = []Client{
 				{ClientID: "a", RedirectURIs: []string{"http://evil.example/cb", "https://ok.example/cb#frag"}, GrantTypes: []string{"implicit"}},
@@ -190,13 +334,44 @@ func TestValidate(t *testing.T) {
 			{Path: "auth.clients[1].clientSecret", Err: ErrValue, Msg: "must not be set with tokenEndpointAuthMethod none (a public client)"},
 			{Path: "auth.clients[2].clientSecret", Err: ErrValue, Msg: "must be set with tokenEndpointAuthMethod client_secret_post"},
 			{Path: "auth.clients[2].redirectUris", Err: ErrValue, Msg: "must list at least one URI for the authorization_code grant"},
-			{Path: "auth.clients", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"client grant types and scopes", func(c *Config) {
+			c.Auth.Scopes = []string{"read"}
+			c.Auth.Clients = []Client{
+				{ClientID: "a", ClientSecret: "s", GrantTypes: []string{"refresh_token", "client_credentials", "password"}, Scopes: []string{"read", "write", "read"}},
+				{ClientID: "b", RedirectURIs: []string{"https://b.example/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read"}},
+			}
+		}, Errors{
+			{Path: "auth.clients[0].grantTypes[1]", Err: ErrValue, Msg: `invalid value "client_credentials" (allowed: authorization_code, refresh_token)`},
+			{Path: "auth.clients[0].grantTypes[2]", Err: ErrValue, Msg: "grant type password is removed in OAuth 2.1 (§10.1); use authorization_code"},
+			{Path: "auth.clients[0].scopes[1]", Err: ErrValue, Msg: `scope "write" is not offered: add it to auth.scopes`},
+			{Path: "auth.clients[0].scopes[2]", Err: ErrValue, Msg: `duplicate scope "read"`},
 		}},
 		{"scopes", func(c *Config) { c.Auth.Scopes = []string{"read", "write all", "read"} }, Errors{
 			{Path: "auth.scopes[1]", Err: ErrValue, Msg: "must be a scope token: printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)"},
 			{Path: "auth.scopes[2]", Err: ErrValue, Msg: `duplicate scope "read"`},
-			{Path: "auth.scopes", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
+		{"toolScopes", func(c *Config) {
+			c.Auth.Scopes = []string{"read", "write"}
+			c.Auth.ToolScopes = map[string][]string{"echo": {"read"}, "rm": {"write", "admin"}, "": {"read"}, "dup": {"read", "read"}}
+		}, Errors{
+			{Path: "auth.toolScopes.", Err: ErrValue, Msg: "tool name must not be empty"},
+			{Path: "auth.toolScopes.dup[1]", Err: ErrValue, Msg: `duplicate scope "read"`},
+			{Path: "auth.toolScopes.rm[1]", Err: ErrValue, Msg: `scope "admin" is not offered: add it to auth.scopes`},
+		}},
+		{"toolScopes without scopes", func(c *Config) { c.Auth.ToolScopes = map[string][]string{"echo": {"read"}} }, Errors{
+			{Path: "auth.toolScopes.echo[0]", Err: ErrValue, Msg: `scope "read" is not offered: add it to auth.scopes`},
+		}},
+		{"orchestrated options", func(c *Config) {
+			c.Auth.Refresh = Refresh{Enabled: true, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour, RotateRefreshToken: false, SkewSeconds: 60}
+			c.Auth.Consent.Enabled = false
+			c.Auth.AllowDefaultPublic = true
+			c.Auth.DCREnabled = false
+		}, nil},
+		{"refresh TTL", func(c *Config) { c.Auth.Refresh.RefreshTokenTTL = 0 }, Errors{
+			{Path: "auth.refresh.refreshTokenTtl", Err: ErrValue, Msg: "must be positive"},
+		}},
+		{"refresh TTL unused when refresh is off", func(c *Config) { c.Auth.Refresh.Enabled, c.Auth.Refresh.RefreshTokenTTL = false, 0 }, nil},
 		{"durations", func(c *Config) {
 			c.Auth.Refresh.AccessTokenTTL = 0
 			c.Auth.Transparent.ClockLeeway = time.Hour
@@ -206,16 +381,15 @@ func TestValidate(t *testing.T) {
 			{Path: "auth.transparent.jwksCacheTtl.min", Err: ErrValue, Msg: "must not exceed max"},
 			{Path: "auth.refresh.accessTokenTtl", Err: ErrValue, Msg: "must be positive"},
 			{Path: "auth.transparent", Err: ErrNotImplemented, Msg: "not implemented yet"},
-			{Path: "auth.refresh", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
 		{"inline JWKS", func(c *Config) { c.Auth.Transparent.JWKS = json.RawMessage(`{"kty":"RSA"}`) }, Errors{
 			{Path: "auth.transparent.jwks", Err: ErrValue, Msg: `must be a JWK Set: {"keys": [...]} (RFC 7517 §5)`},
 			{Path: "auth.transparent", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
 		{"empty slices equal the nil defaults", func(c *Config) {
-			c.Auth.Scopes = []string{}
-			c.Auth.Clients = []Client{}
-			c.Auth.Local.Users = nil
+			c.Auth.Local.VerifyKeys = []json.RawMessage{}
+			c.Auth.Transparent.AdditionalIssuers = []string{}
+			c.Auth.DCR.AllowedRedirectURIs = []string{}
 		}, nil},
 		{"empty redact key", func(c *Config) { c.Logging.Redact = []string{""} }, Errors{{Path: "logging.redact[0]", Err: ErrValue, Msg: "must not be empty"}}},
 	}
@@ -247,5 +421,54 @@ func TestLoadReportsValidationWithLines(t *testing.T) {
 	}
 	if diff := diffErrors(want, asErrors(t, err)); diff != "" {
 		t.Errorf("errors mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadReportsOrchestratedProductionWithLines(t *testing.T) {
+	yaml := lines(
+		"environment: production",              // 1
+		"http:",                                // 2
+		"  publicUrl: https://mcp.example.com", // 3
+		"auth:",                                // 4
+		"  mode: orchestrated",                 // 5
+		"  dcrEnabled: true",                   // 6
+		"  consent:",                           // 7
+		"    enabled: false",                   // 8
+		"  allowDefaultPublic: true",           // 9
+		"  local:",                             // 10
+		"    users:",                           // 11
+		"      - username: alice",              // 12
+		"        passwordHash: ${WEAK_HASH}",   // 13
+		"  clients:",                           // 14
+		"    - clientId: app",                  // 15
+		"      clientSecret: ${APP_SECRET}",    // 16
+		"      redirectUris:",                  // 17
+		"        - https://app.example.com/cb", // 18
+		"        - myapp://cb",                 // 19
+		"      scopes: [read]",                 // 20
+		"  toolScopes:",                        // 21
+		"    echo: [read]",                     // 22
+	)
+	env := map[string]string{"WEAK_HASH": "$2a$04$urGuj/de7cDHyr.oEoAKwOuxswj9xBJD7PLUegvCisFIQHAm4tLg.", "APP_SECRET": "short"}
+	_, err := Parse([]byte(yaml), "c.yaml", envOpts(env))
+	var got []string
+	for _, e := range asErrors(t, err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"auth.consent.enabled: must be true in production when dcrEnabled is true: anyone can register a client, and without the consent page naming it and its redirect host the user cannot tell whom the login is for (line 8)",
+		"auth.allowDefaultPublic: must be false in production: it lets requests without a token in (line 9)",
+		"auth.local.users[0].passwordHash: bcrypt cost 4 is too low for production: use at least 10 (for example: htpasswd -nbBC 12 user PASSWORD) (line 13)",
+		"auth.clients[0].clientSecret: must be at least 32 characters in production: client secrets are stored as fast SHA-256 hashes and must be high-entropy (for example: openssl rand -base64 32) (line 16)",
+		"auth.clients[0].redirectUris[1]: must be https, or http on a loopback address (RFC 8252 §7.3), in production: a custom scheme can be claimed by any app on the device (line 19)",
+		"auth.clients[0].scopes[0]: scope \"read\" is not offered: add it to auth.scopes (line 20)",
+		"auth.toolScopes.echo[0]: scope \"read\" is not offered: add it to auth.scopes (line 22)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	// No secret reaches the error text.
+	if strings.Contains(err.Error(), "short") || strings.Contains(err.Error(), "urGuj") {
+		t.Errorf("an error shows a secret: %v", err)
 	}
 }

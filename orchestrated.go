@@ -1,0 +1,167 @@
+package frontmcp
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/frontmcp-go/frontmcp/authserver"
+	"github.com/frontmcp-go/frontmcp/config"
+	"github.com/frontmcp-go/frontmcp/resource"
+	"github.com/frontmcp-go/frontmcp/store"
+	"github.com/frontmcp-go/frontmcp/token"
+)
+
+// setupOrchestrated builds the embedded authorization server and the bearer
+// middleware of orchestrated/local mode and mounts the OAuth endpoints on mux.
+func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
+	cfg := s.cfg
+	// A key that is stable for the life of the process. Persisted and rotated
+	// keys come with auth.local.signKey and key rotation.
+	key, err := token.GenerateKey(token.DefaultAlgorithm)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	signer, err := token.NewSigner(key, &token.SignerOptions{Now: s.now})
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	verifier, err := token.NewVerifier(signer.PublicKey())
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	authn, err := s.authenticator(opts)
+	if err != nil {
+		return err
+	}
+	clients, err := preRegisteredClients(cfg.Auth.Clients)
+	if err != nil {
+		return err
+	}
+	as, err := authserver.New(&authserver.Options{
+		Issuer:              cfg.BaseURL(),
+		Resource:            cfg.MCPURL(),
+		Store:               s.store,
+		Signer:              signer,
+		Authenticator:       authn,
+		Clients:             clients,
+		Scopes:              cfg.Auth.Scopes,
+		Consent:             cfg.Auth.Consent.Enabled,
+		RegistrationEnabled: cfg.Auth.DCREnabled,
+		AccessTokenTTL:      cfg.Auth.Refresh.AccessTokenTTL,
+		RefreshEnabled:      cfg.Auth.Refresh.Enabled,
+		RefreshTokenTTL:     cfg.Auth.Refresh.RefreshTokenTTL,
+		RotateRefreshTokens: cfg.Auth.Refresh.RotateRefreshToken,
+		GrantLifetime:       cfg.Auth.Refresh.AbsoluteLifetime,
+		ServerName:          cfg.Info.Name,
+		Clock:               s.now,
+		Logger:              s.log,
+	})
+	if err != nil {
+		return err
+	}
+	as.Register(mux)
+	lv, err := resource.NewLocalVerifier(&resource.LocalVerifierOptions{
+		Verifier: verifier,
+		Issuer:   cfg.BaseURL(),
+		Resource: cfg.MCPURL(),
+		Grants:   s.store,
+		Clock:    s.now,
+	})
+	if err != nil {
+		return err
+	}
+	return s.setupResource(mux, []string{cfg.BaseURL()}, lv)
+}
+
+// setupResource builds the bearer middleware for the MCP endpoint and serves
+// the protected-resource metadata (RFC 9728) at its well-known paths.
+func (s *Server) setupResource(mux *http.ServeMux, authServers []string, verify resource.Verifier) error {
+	cfg := s.cfg
+	prmPaths := resource.MetadataPaths(cfg.MCPURL())
+	mw, err := resource.New(&resource.Options{
+		Resource:             cfg.MCPURL(),
+		MetadataURL:          cfg.BaseURL() + prmPaths[0],
+		AuthorizationServers: authServers,
+		ScopesSupported:      cfg.Auth.Scopes,
+		Verifier:             verify,
+		AllowAnonymous:       cfg.Auth.AllowDefaultPublic,
+		ToolScopes:           cfg.Auth.ToolScopes,
+		ResourceName:         cfg.Info.Name,
+		Logger:               s.log,
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range prmPaths {
+		mux.Handle(p, mw.MetadataHandler())
+	}
+	s.bearer = mw
+	return nil
+}
+
+// authenticator picks who can log in: the program's Authenticator, the
+// configured users, or — outside production only — a demo user whose random
+// password is printed once.
+func (s *Server) authenticator(opts *Options) (authserver.Authenticator, error) {
+	if opts.Authenticator != nil {
+		return opts.Authenticator, nil
+	}
+	if users := s.cfg.Auth.Local.Users; len(users) > 0 {
+		list := make([]authserver.User, len(users))
+		for i, u := range users {
+			list[i] = authserver.User{Username: u.Username, PasswordHash: u.PasswordHash, Claims: u.Claims}
+		}
+		return authserver.NewUserList(list)
+	}
+	if s.cfg.Environment == config.Production {
+		return nil, config.Errors{{Path: "auth.local.users", Err: config.ErrInsecure,
+			Msg: "orchestrated/local mode in production needs users (or a Go Authenticator): the demo login is for development only"}}
+	}
+	authn, password, err := authserver.NewDemoUser()
+	if err != nil {
+		return nil, err
+	}
+	// Printed on the terminal, never logged: a log pipeline keeps it.
+	fmt.Fprintf(s.stderr, "\n  Demo login (development only): user %q, password %q\n  Set auth.local.users to replace it.\n\n", "demo", password)
+	return authn, nil
+}
+
+// preRegisteredClients converts configured clients. A clientSecret written as
+// "sha256:<hex>" is already a hash (token.Hash); anything else is the secret
+// itself (typically from ${ENV}) and is hashed here.
+func preRegisteredClients(in []config.Client) ([]*store.Client, error) {
+	out := make([]*store.Client, len(in))
+	for i, c := range in {
+		method := string(c.TokenEndpointAuthMethod)
+		if method == "" {
+			method = string(config.AuthMethodNone)
+			if c.ClientSecret != "" {
+				method = string(config.AuthMethodClientSecretBasic)
+			}
+		}
+		sc := &store.Client{
+			ID:                      c.ClientID,
+			Name:                    c.ClientID,
+			RedirectURIs:            c.RedirectURIs,
+			GrantTypes:              c.GrantTypes,
+			ResponseTypes:           []string{"code"},
+			TokenEndpointAuthMethod: method,
+			Scopes:                  c.Scopes,
+		}
+		if c.ClientSecret != "" {
+			if h, ok := strings.CutPrefix(c.ClientSecret, "sha256:"); ok {
+				if _, err := hex.DecodeString(h); err != nil || len(h) != 64 {
+					return nil, config.Errors{{Path: fmt.Sprintf("auth.clients[%d].clientSecret", i), Err: config.ErrValue,
+						Msg: "a sha256: secret must be 64 hex digits (the SHA-256 of the secret)"}}
+				}
+				sc.SecretHash = strings.ToLower(h)
+			} else {
+				sc.SecretHash = token.Hash(c.ClientSecret)
+			}
+		}
+		out[i] = sc
+	}
+	return out, nil
+}

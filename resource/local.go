@@ -1,0 +1,178 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/frontmcp-go/frontmcp/authserver/grant"
+	"github.com/frontmcp-go/frontmcp/store"
+	"github.com/frontmcp-go/frontmcp/token"
+)
+
+// ClaimGrantID is the private claim in which the embedded authorization server
+// puts the ID of the grant behind an access token.
+const ClaimGrantID = "sid"
+
+// LocalVerifierOptions configure a [LocalVerifier]. Fields marked required must be set.
+type LocalVerifierOptions struct {
+	// Verifier holds the authorization server's public keys. Required.
+	Verifier *token.Verifier
+	// Issuer must equal each token's "iss" (the authorization server's
+	// issuer URL). Required.
+	Issuer string
+	// Resource must be among each token's "aud" (the canonical MCP URL).
+	// Required.
+	Resource string
+	// Leeway is the allowed clock skew for exp, nbf and iat. Zero means none.
+	Leeway time.Duration
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Grants, when set, is checked on every request: a token whose grant
+	// (claim "sid") is revoked, expired or gone is refused, so revoking a
+	// grant (a replayed code, a reused refresh token, a logout) stops its
+	// access tokens at once instead of when they expire. This costs one
+	// store read per request. Nil skips the check.
+	Grants store.Grants
+}
+
+// LocalVerifier verifies the access tokens of the embedded authorization
+// server (orchestrated/local mode): JWTs in the RFC 9068 profile, typed
+// at+jwt, signed by one of its keys, for this resource. Use its Verify method
+// as Options.Verifier. It is safe for concurrent use.
+type LocalVerifier struct {
+	tv       *token.Verifier
+	issuer   string
+	resource string
+	leeway   time.Duration
+	now      func() time.Time
+	grants   store.Grants
+}
+
+// NewLocalVerifier checks opts and returns a LocalVerifier.
+func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
+	switch {
+	case opts == nil:
+		return nil, errors.New("resource: nil LocalVerifierOptions")
+	case opts.Verifier == nil:
+		return nil, errors.New("resource: LocalVerifierOptions.Verifier is required")
+	case opts.Issuer == "":
+		return nil, errors.New("resource: LocalVerifierOptions.Issuer is required")
+	case opts.Resource == "":
+		return nil, errors.New("resource: LocalVerifierOptions.Resource is required")
+	case opts.Leeway < 0:
+		return nil, errors.New("resource: LocalVerifierOptions.Leeway is negative")
+	}
+	v := &LocalVerifier{
+		tv:       opts.Verifier,
+		issuer:   opts.Issuer,
+		resource: opts.Resource,
+		leeway:   opts.Leeway,
+		now:      opts.Clock,
+		grants:   opts.Grants,
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	return v, nil
+}
+
+// Verify checks raw (RFC 9068 §4) and returns its principal: Subject = sub,
+// ClientID = client_id, Scopes = scope, ExpiresAt = exp, GrantID = sid, Claims
+// = the other non-registered claims. A token without a subject is refused.
+// Refusals wrap [ErrInvalidToken] in a [*TokenError]; a store failure during
+// the grant check is returned as is (the middleware answers 503).
+func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, error) {
+	now := v.now()
+	c, err := v.tv.Verify(raw, token.VerifyOptions{
+		Issuer:   v.issuer,
+		Audience: v.resource,
+		Now:      now,
+		Leeway:   v.leeway,
+	})
+	if err != nil {
+		return nil, invalidToken(describe(err), err)
+	}
+	if c.Subject == "" {
+		return nil, invalidToken("the access token has no subject", nil)
+	}
+	scopes, err := grant.ParseScope(c.Scope)
+	if err != nil {
+		return nil, invalidToken("the access token has a malformed scope", err)
+	}
+	p := &Principal{
+		Subject:   c.Subject,
+		ClientID:  c.ClientID,
+		Scopes:    scopes,
+		ExpiresAt: c.ExpiresAt,
+	}
+	if sid, present := c.Extra[ClaimGrantID]; present {
+		s, ok := sid.(string)
+		if !ok || s == "" {
+			return nil, invalidToken("the access token has a malformed grant id", nil)
+		}
+		p.GrantID = s
+	}
+	if len(c.Extra) > 0 {
+		p.Claims = maps.Clone(c.Extra)
+		delete(p.Claims, ClaimGrantID)
+		if len(p.Claims) == 0 {
+			p.Claims = nil
+		}
+	}
+	if v.grants != nil {
+		if err := v.checkGrant(ctx, p, now); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// checkGrant refuses a principal whose grant is gone, revoked or expired, or
+// belongs to another user or client.
+func (v *LocalVerifier) checkGrant(ctx context.Context, p *Principal, now time.Time) error {
+	if p.GrantID == "" {
+		return invalidToken("the access token is not bound to a grant", nil)
+	}
+	g, err := v.grants.GetGrant(ctx, p.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalidToken("the authorization behind the access token has ended", err)
+	}
+	if err != nil {
+		return fmt.Errorf("resource: checking grant: %w", err)
+	}
+	if !g.Active(now) {
+		return invalidToken("the authorization behind the access token was revoked or has ended", nil)
+	}
+	if g.Subject != p.Subject || g.ClientID != p.ClientID {
+		return invalidToken("the access token does not match its authorization", nil)
+	}
+	return nil
+}
+
+// describe turns a token verification error into a description for the
+// client. It names the failed check, never the token or its claims.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return "the access token has expired"
+	case errors.Is(err, token.ErrNotYetValid):
+		return "the access token is not valid yet"
+	case errors.Is(err, token.ErrAudience):
+		return "the access token was not issued for this resource"
+	case errors.Is(err, token.ErrIssuer):
+		return "the access token was not issued by this server's authorization server"
+	case errors.Is(err, token.ErrType):
+		return "the token is not an access token (typ at+jwt)"
+	case errors.Is(err, token.ErrSignature), errors.Is(err, token.ErrUnknownKey), errors.Is(err, token.ErrAlgorithm):
+		return "the access token signature is not valid"
+	case errors.Is(err, token.ErrMissingClaim):
+		return "the access token lacks a required claim"
+	case errors.Is(err, token.ErrMalformed):
+		return "the access token is malformed"
+	default:
+		return "the access token is invalid"
+	}
+}
