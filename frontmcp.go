@@ -246,8 +246,7 @@ func (s *Server) RequireToolScopes(tool string, scopes ...string) error {
 	if s.bearer == nil {
 		return fmt.Errorf("frontmcp: tool scopes need an authenticated auth.mode (running %s)", s.cfg.Auth.Mode)
 	}
-	s.bearer.RequireToolScopes(tool, scopes...)
-	return nil
+	return s.bearer.RequireToolScopes(tool, scopes...)
 }
 
 func (s *Server) routes(opts *Options) (http.Handler, error) {

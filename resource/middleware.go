@@ -95,7 +95,6 @@ type Middleware struct {
 	resource    string
 	metadataURL string
 	supported   []string
-	scopeParam  string // FormatScope(supported)
 	verifier    Verifier
 	anonymous   bool
 	maxBody     int64
@@ -163,7 +162,6 @@ func New(opts *Options) (*Middleware, error) {
 		resource:    opts.Resource,
 		metadataURL: metadataURL,
 		supported:   supported,
-		scopeParam:  grant.FormatScope(supported),
 		verifier:    opts.Verifier,
 		anonymous:   opts.AllowAnonymous,
 		maxBody:     opts.MaxBodyBytes,
@@ -277,17 +275,32 @@ func (m *Middleware) addToolScopes(p *toolPolicy, tool string, scopes []string) 
 // added to any already required (from Options.ToolScopes or earlier calls).
 // It may be called while the middleware serves requests.
 //
-// It panics if a scope is not a valid scope token or, when ScopesSupported is
-// set, not one of them: tool policies are fixed by the program, and such a
-// policy could never be satisfied.
-func (m *Middleware) RequireToolScopes(tool string, scopes ...string) {
+// It fails, changing nothing, if a scope is not a valid scope token or, when
+// ScopesSupported is set, not one of them: such a policy could never be met.
+func (m *Middleware) RequireToolScopes(tool string, scopes ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next, err := m.addToolScopes(m.policy.Load(), tool, scopes)
 	if err != nil {
-		panic("resource: RequireToolScopes: " + err.Error())
+		return fmt.Errorf("resource: RequireToolScopes: %w", err)
 	}
 	m.policy.Store(next)
+	return nil
+}
+
+// baseScope is the scope parameter of a 401 challenge (MCP authorization,
+// scope selection): the supported scopes that no tool policy gates. A client
+// asks for those first and steps up with a 403 insufficient_scope when it
+// calls a gated tool, so no token holds more than it needs.
+func (m *Middleware) baseScope() string {
+	gated := m.policy.Load().all
+	var base []string
+	for _, s := range m.supported {
+		if !slices.Contains(gated, s) {
+			base = append(base, s)
+		}
+	}
+	return grant.FormatScope(base)
 }
 
 // ToolScopes returns the scopes required to call tool, or nil.
@@ -419,7 +432,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, inner, anonym
 		// RFC 6750 §3: no authentication information, or an unsupported
 		// scheme: a challenge without an error code.
 		if !m.anonymous {
-			m.refuse(w, r, http.StatusUnauthorized, "", "", m.scopeParam, nil)
+			m.refuse(w, r, http.StatusUnauthorized, "", "", m.baseScope(), nil)
 			return
 		}
 		if required := m.missingToolScopes(w, r, nil); required != nil {

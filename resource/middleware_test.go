@@ -558,7 +558,7 @@ func TestRequireToolScopesWhileServing(t *testing.T) {
 	}
 }
 
-func TestRequireToolScopesPanics(t *testing.T) {
+func TestRequireToolScopesRejects(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, tt := range []struct {
 		tool   string
@@ -569,14 +569,12 @@ func TestRequireToolScopesPanics(t *testing.T) {
 		{"t", []string{"two scopes"}},
 		{"", []string{"admin"}},
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("RequireToolScopes(%q, %q) did not panic", tt.tool, tt.scopes)
-				}
-			}()
-			e.mw.RequireToolScopes(tt.tool, tt.scopes...)
-		}()
+		if err := e.mw.RequireToolScopes(tt.tool, tt.scopes...); err == nil {
+			t.Errorf("RequireToolScopes(%q, %q) succeeded", tt.tool, tt.scopes)
+		}
+		if got := e.mw.ToolScopes(tt.tool); got != nil {
+			t.Errorf("a refused policy was kept: %q", got)
+		}
 	}
 }
 
@@ -708,5 +706,25 @@ func TestChallengeWithoutSupportedScopes(t *testing.T) {
 	want := `Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"`
 	if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != want {
 		t.Errorf("status %d, challenge %q; want 401, %q", w.Code, w.Header().Get("WWW-Authenticate"), want)
+	}
+}
+
+// A 401 challenge asks only for the scopes no tool policy gates, so clients
+// start with the least privilege and step up on a 403.
+func TestChallengeScopeLeavesOutToolGatedScopes(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.ToolScopes = map[string][]string{"purge": {"admin"}} })
+	h := e.mw.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", testResource, strings.NewReader(`{}`)))
+	if got, want := w.Header().Get("WWW-Authenticate"), challenge401("mcp:read mcp:write"); got != want {
+		t.Fatalf("WWW-Authenticate = %s, want %s", got, want)
+	}
+	if err := e.mw.RequireToolScopes("write", "mcp:write"); err != nil {
+		t.Fatal(err)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", testResource, strings.NewReader(`{}`)))
+	if got, want := w.Header().Get("WWW-Authenticate"), challenge401("mcp:read"); got != want {
+		t.Fatalf("after RequireToolScopes: WWW-Authenticate = %s, want %s", got, want)
 	}
 }

@@ -113,11 +113,29 @@ func (g *Guard) Hosts(h http.Handler) http.Handler {
 }
 
 // Origins wraps h so that browser requests from origins not allowed get 403.
+// Requests from allowed origins get CORS headers (Fetch standard), so that
+// browser-based MCP clients can read responses, the WWW-Authenticate challenge
+// and Mcp-Session-Id; their preflight requests are answered here, before any
+// authentication, since preflights never carry credentials.
 func (g *Guard) Origins(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.AllowOrigin(r.Header.Get("Origin")) {
+		origin := r.Header.Get("Origin")
+		if !g.AllowOrigin(origin) {
 			http.Error(w, "Forbidden: Origin not allowed", http.StatusForbidden)
 			return
+		}
+		if origin != "" {
+			hdr := w.Header()
+			hdr.Set("Access-Control-Allow-Origin", origin)
+			hdr.Add("Vary", "Origin")
+			hdr.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				hdr.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+				hdr.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
+				hdr.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -3,6 +3,7 @@ package rebind
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,38 @@ func TestGuard(t *testing.T) {
 				t.Fatalf("status %d, want %d (%s)", w.Code, tt.want, w.Body)
 			}
 		})
+	}
+}
+
+func TestCORS(t *testing.T) {
+	g := New(Options{PublicURL: "https://mcp.example.com", Origins: []string{"https://app.example"}})
+	reached := false
+	h := g.Origins(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+
+	r := httptest.NewRequest("OPTIONS", "/mcp", nil)
+	r.Header.Set("Origin", "https://app.example")
+	r.Header.Set("Access-Control-Request-Method", "POST")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent || reached || w.Header().Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d reached=%v headers=%v", w.Code, reached, w.Header())
+	}
+
+	r = httptest.NewRequest("POST", "/mcp", nil)
+	r.Header.Set("Origin", "https://app.example")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if !reached || !strings.Contains(w.Header().Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Fatalf("request: reached=%v headers=%v", reached, w.Header())
+	}
+
+	r = httptest.NewRequest("OPTIONS", "/mcp", nil)
+	r.Header.Set("Origin", "https://evil.example")
+	r.Header.Set("Access-Control-Request-Method", "POST")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("foreign preflight: %d %v", w.Code, w.Header())
 	}
 }
