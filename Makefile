@@ -1,7 +1,7 @@
 # frontmcp-go — build and test entry points. `make test` is the whole test suite.
 GO ?= go
 
-.PHONY: all build test vet unit conformance fuzz run clean
+.PHONY: all build test vet unit conformance e2e-node fuzz run clean
 
 all: build
 
@@ -9,8 +9,10 @@ build:
 	$(GO) build ./...
 
 ## test: everything CI runs — vet, unit and integration tests with the race
-## detector, and the MCP conformance suite against examples/everything.
-test: vet unit conformance
+## detector (Go end-to-end OAuth flows included), the MCP conformance suite
+## against examples/everything, and the Node end-to-end tests (official
+## TypeScript SDK client, headless Chromium on the login and consent pages).
+test: vet unit conformance e2e-node
 
 vet:
 	$(GO) vet ./...
@@ -21,6 +23,9 @@ unit:
 conformance:
 	bash scripts/conformance.sh --suite active
 
+e2e-node:
+	bash scripts/e2e-node.sh
+
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s).
 FUZZTIME ?= 10s
 fuzz:
@@ -30,4 +35,4 @@ run:
 	$(GO) run ./cmd/frontmcp serve
 
 clean:
-	rm -rf tools/node/node_modules tools/node/.installed .frontmcp
+	rm -rf tools/node/node_modules e2e/node/node_modules e2e/artifacts .frontmcp

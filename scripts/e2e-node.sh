@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# e2e-node.sh runs the Node end-to-end tests (e2e/node) against the embedded
+# OAuth 2.1 authorization server: the official TypeScript MCP SDK client
+# (discovery, DCR, PKCE, scripted login and consent, tools, refresh rotation,
+# replay, 401-driven refresh, insufficient_scope) and a real headless Chromium
+# (Debian package, driven by playwright-core) on the login and consent pages.
+#
+# Usage: scripts/e2e-node.sh [node --test arguments, e.g. --test-name-pattern=browser]
+#
+# It installs the pinned Node 22 (scripts/setup-node.sh), the e2e/node
+# dependencies (npm ci, only when the lockfile changed) and Chromium
+# (scripts/setup-chromium.sh); builds ./examples/everything; starts it with
+# e2e/testdata/local.yaml on a free loopback port from a temporary working
+# directory; waits for /readyz; runs the tests with MCP_URL and CHROMIUM set;
+# and stops the server. Screenshots go to e2e/artifacts/ (their paths are
+# printed). The last line is "e2e-node: N passed, M failed"; the exit status is
+# non-zero when a test failed or the tests could not run.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+dir="$root/e2e/node"
+config="$root/e2e/testdata/local.yaml"
+artifacts="$root/e2e/artifacts"
+
+die() {
+	echo "e2e-node: $*" >&2
+	echo "e2e-node: 0 passed, 1 failed"
+	exit 1
+}
+
+command -v go >/dev/null 2>&1 || die "go not found on PATH"
+command -v curl >/dev/null 2>&1 || die "curl not found on PATH (Debian: apt-get install -y curl)"
+command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found on PATH (coreutils)"
+[ -f "$config" ] || die "missing $config"
+
+node=$("$root/scripts/setup-node.sh") || die "setup-node.sh failed"
+chromium=$("$root/scripts/setup-chromium.sh") || die "setup-chromium.sh failed"
+
+# e2e/node dependencies: npm ci only when node_modules is missing or the
+# lockfile changed since the last install. No install scripts run and no
+# browser is ever downloaded (Chromium is the Debian package).
+lock="$dir/package-lock.json"
+stamp="$dir/node_modules/.frontmcp-lock.sha256"
+[ -f "$lock" ] || die "missing $lock"
+want=$(sha256sum "$lock" | cut -d' ' -f1)
+have=""
+[ -f "$stamp" ] && have=$(cat "$stamp")
+if [ ! -d "$dir/node_modules" ] || [ "$want" != "$have" ]; then
+	command -v npm >/dev/null 2>&1 || die "npm not found on PATH (Debian: apt-get install -y npm)"
+	echo "e2e-node: installing e2e/node from package-lock.json" >&2
+	(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2 ||
+		die "npm ci failed in $dir"
+	printf '%s\n' "$want" >"$stamp"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/frontmcp-e2e-node.XXXXXX")
+pid=""
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "e2e-node: building ./examples/everything" >&2
+(cd "$root" && go build -o "$work/everything" ./examples/everything) || die "go build failed"
+
+# A free loopback port, chosen by the kernel; the server binds it right after.
+port=$("$node" -e '
+const s = require("net").createServer();
+s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
+') || die "could not pick a free port"
+
+base="http://127.0.0.1:$port"
+mkdir -p "$work/run"
+(cd "$work/run" && exec "$work/everything" --config "$config" --port "$port") >"$work/server.log" 2>&1 &
+pid=$!
+
+# Wait for /readyz to say 200, for at most ~30 s, and give up early if the
+# server exits.
+ready=""
+for _ in $(seq 1 300); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$base/readyz" || true)
+	if [ "$code" = "200" ]; then
+		ready=1
+		break
+	fi
+	if ! kill -0 "$pid" 2>/dev/null; then
+		cat "$work/server.log" >&2
+		pid=""
+		die "server exited before /readyz answered"
+	fi
+	sleep 0.1
+done
+if [ -z "$ready" ]; then
+	tail -n 50 "$work/server.log" >&2
+	die "server not ready on $base/readyz within 30s"
+fi
+
+mkdir -p "$artifacts"
+touch "$work/started"
+
+echo "e2e-node: running e2e/node against $base/mcp" >&2
+status=0
+# spec output for people, TAP to a file for the counts.
+(cd "$dir" && MCP_URL="$base/mcp" CHROMIUM="$chromium" ARTIFACTS_DIR="$artifacts" \
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+	timeout 900 "$node" --test --test-concurrency=1 --test-timeout=180000 \
+	--test-reporter=spec --test-reporter-destination=stdout \
+	--test-reporter=tap --test-reporter-destination="$work/tap.txt" \
+	"$@" sdk-client.test.mjs browser.test.mjs) || status=$?
+
+passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$work/tap.txt" 2>/dev/null | tail -n 1)
+failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$work/tap.txt" 2>/dev/null | tail -n 1)
+cancelled=$(sed -nE 's/^# cancelled ([0-9]+)$/\1/p' "$work/tap.txt" 2>/dev/null | tail -n 1)
+passed=${passed:-0}
+failed=$((${failed:-0} + ${cancelled:-0}))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	failed=1 # the runner itself failed (timeout, crash)
+fi
+
+if [ "$failed" -gt 0 ]; then
+	echo "e2e-node: server log (last 50 lines):" >&2
+	tail -n 50 "$work/server.log" >&2
+fi
+shots=$(find "$artifacts" -maxdepth 1 -name '*.png' -newer "$work/started" | sort)
+if [ -n "$shots" ]; then
+	echo "e2e-node: screenshots:"
+	while IFS= read -r shot; do
+		echo "  $shot"
+	done <<<"$shots"
+fi
+echo "e2e-node: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
