@@ -32,8 +32,6 @@ import (
 	"github.com/frontmcp-go/frontmcp/internal/rebind"
 	"github.com/frontmcp-go/frontmcp/resource"
 	"github.com/frontmcp-go/frontmcp/store"
-	"github.com/frontmcp-go/frontmcp/store/filestore"
-	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -150,21 +148,6 @@ func NewLogger(w io.Writer, c config.Logging) (*slog.Logger, error) {
 		JSON:   c.Format == config.FormatJSON,
 		Redact: c.Redact,
 	})), nil
-}
-
-// OpenStore opens the backend named by the tokenStorage section.
-func OpenStore(c config.TokenStorage) (store.Store, error) {
-	switch c.Type {
-	case config.StorageMemory:
-		return memstore.New(nil), nil
-	case config.StorageFile:
-		st, err := filestore.Open(c.File.Path, nil)
-		if err != nil {
-			return nil, fmt.Errorf("auth.tokenStorage: %w", err)
-		}
-		return st, nil
-	}
-	return nil, fmt.Errorf("auth.tokenStorage.type %q: not implemented yet", c.Type)
 }
 
 // MCP returns the go-sdk server; add tools, resources and prompts to it.
