@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/frontmcp-go/frontmcp/authserver/grant"
+	"github.com/frontmcp-go/frontmcp/internal/testclock"
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
@@ -27,24 +28,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/crypto/bcrypt"
 )
-
-// browserClock is the injected clock of the browser-flow tests.
-type browserClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *browserClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *browserClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // The users and clients of the browser-flow tests.
 const (
@@ -67,7 +50,7 @@ type browserHarness struct {
 	srv      *Server
 	ts       *httptest.Server
 	store    *memstore.Store
-	clock    *browserClock
+	clock    *testclock.Clock
 	opts     Options
 	issuer   string
 	resource string
@@ -85,7 +68,7 @@ func newBrowserHarness(t testing.TB, tlsServer bool, mod func(*Options)) *browse
 		ts = httptest.NewServer(mux)
 	}
 	t.Cleanup(ts.Close)
-	clock := &browserClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	st := memstore.New(&memstore.Options{Clock: clock.Now})
 	key, err := token.GenerateKey("")
 	if err != nil {

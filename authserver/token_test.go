@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/frontmcp-go/frontmcp/authserver/grant"
+	"github.com/frontmcp-go/frontmcp/internal/testclock"
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
@@ -52,24 +53,6 @@ func tkMustSecret() string {
 	return s
 }
 
-// tkClock is the injected clock of the tests.
-type tkClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *tkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *tkClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // tkEnv is a running authorization server with a memstore and a real signer.
 type tkEnv struct {
 	opts     Options
@@ -77,7 +60,7 @@ type tkEnv struct {
 	base     string // server URL
 	client   *http.Client
 	store    *memstore.Store
-	clock    *tkClock
+	clock    *testclock.Clock
 	signer   *token.Signer
 	verifier *token.Verifier
 	secrets  map[string]string // raw secrets of the confidential clients
@@ -85,7 +68,7 @@ type tkEnv struct {
 
 func newTkEnv(t testing.TB, mod func(*Options)) *tkEnv {
 	t.Helper()
-	clock := &tkClock{now: tkStart}
+	clock := testclock.New(tkStart)
 	key, err := token.GenerateKey("")
 	if err != nil {
 		t.Fatal(err)

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/frontmcp-go/frontmcp/internal/testclock"
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
@@ -24,33 +24,16 @@ const (
 	testTTL      = 5 * time.Minute
 )
 
-// testClock is an injected clock, far from the wall clock so that nothing
-// can depend on time.Now by accident.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newTestClock returns an injected clock far from the wall clock, so that
+// nothing passes by accident on real time.
+func newTestClock() *testclock.Clock {
+	return testclock.New(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC))
 }
 
 // env is a resource server in local mode with real keys and a real store.
 type env struct {
 	t      testing.TB
-	clock  *testClock
+	clock  *testclock.Clock
 	key    jose.JSONWebKey
 	signer *token.Signer
 	store  *memstore.Store
