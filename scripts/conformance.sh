@@ -74,52 +74,10 @@ node=$("$root/scripts/setup-node.sh") || die "setup-node.sh failed"
 cli="$root/tools/node/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 [ -f "$cli" ] || die "conformance CLI missing: $cli"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/frontmcp-conformance.XXXXXX")
-pid=""
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "conformance: building ./examples/everything" >&2
-(cd "$root" && go build -o "$work/everything" ./examples/everything) || die "go build failed"
-
-# A free loopback port, chosen by the kernel; the server binds it right after.
-port=$("$node" -e '
-const s = require("net").createServer();
-s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
-') || die "could not pick a free port"
-
-url="http://127.0.0.1:$port/mcp"
-# Run it in the work directory so its default file store lands there too.
-(cd "$work" && exec ./everything --port "$port") >"$work/server.log" 2>&1 &
-pid=$!
-
-# Wait for /mcp to answer any HTTP status (a GET without a session is a 4xx),
-# for at most ~30 s, and give up early if the server exits.
-ready=""
-for _ in $(seq 1 300); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
-	if [ -n "$code" ] && [ "$code" != "000" ]; then
-		ready=1
-		break
-	fi
-	if ! kill -0 "$pid" 2>/dev/null; then
-		cat "$work/server.log" >&2
-		die "server exited before it answered on $url"
-	fi
-	sleep 0.1
-done
-if [ -z "$ready" ]; then
-	tail -n 50 "$work/server.log" >&2
-	die "server did not answer on $url within 30s"
-fi
+# shellcheck source=lib/server.sh
+. "$root/scripts/lib/server.sh"
+server_start conformance
+url="$base/mcp"
 
 out=${results:-"$work/results"}
 mkdir -p "$out"

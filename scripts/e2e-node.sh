@@ -53,53 +53,9 @@ if [ ! -d "$dir/node_modules" ] || [ "$want" != "$have" ]; then
 	printf '%s\n' "$want" >"$stamp"
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/frontmcp-e2e-node.XXXXXX")
-pid=""
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "e2e-node: building ./examples/everything" >&2
-(cd "$root" && go build -o "$work/everything" ./examples/everything) || die "go build failed"
-
-# A free loopback port, chosen by the kernel; the server binds it right after.
-port=$("$node" -e '
-const s = require("net").createServer();
-s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
-') || die "could not pick a free port"
-
-base="http://127.0.0.1:$port"
-mkdir -p "$work/run"
-(cd "$work/run" && exec "$work/everything" --config "$config" --port "$port") >"$work/server.log" 2>&1 &
-pid=$!
-
-# Wait for /readyz to say 200, for at most ~30 s, and give up early if the
-# server exits.
-ready=""
-for _ in $(seq 1 300); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$base/readyz" || true)
-	if [ "$code" = "200" ]; then
-		ready=1
-		break
-	fi
-	if ! kill -0 "$pid" 2>/dev/null; then
-		cat "$work/server.log" >&2
-		pid=""
-		die "server exited before /readyz answered"
-	fi
-	sleep 0.1
-done
-if [ -z "$ready" ]; then
-	tail -n 50 "$work/server.log" >&2
-	die "server not ready on $base/readyz within 30s"
-fi
+# shellcheck source=lib/server.sh
+. "$root/scripts/lib/server.sh"
+server_start e2e-node --config "$config"
 
 mkdir -p "$artifacts"
 touch "$work/started"
