@@ -4,7 +4,9 @@
 //	frontmcp config check [FILE]
 //	frontmcp version
 //
-// See package cli for the exit codes and package config for the options.
+// The server has one built-in tool, whoami, which describes the caller, so an
+// operator can check authentication end to end with any MCP client. See
+// package cli for the exit codes and package config for the options.
 package main
 
 import (
@@ -18,7 +20,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], nil)
+	code := cli.Main(ctx, os.Args[1:], &cli.Options{Setup: addWhoami})
 	stop()
 	os.Exit(code)
 }
