@@ -14,18 +14,13 @@ import (
 // maxTokenBody caps the body of a token request.
 const maxTokenBody = grant.DefaultMaxTokenBody
 
-// claimGrantID is the private access-token claim naming the grant the token
-// was issued from. The resource server checks that the grant is still
-// active, so revoking a grant also ends its access tokens.
-const claimGrantID = "sid"
-
 // reservedClaims are claim names an identity's extra claims may not set:
 // the registered claims of RFC 7519 §4.1 and RFC 9068 §2.2 and the claims this
 // server sets itself. They are dropped, never overwritten.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
 	"jti": true, "client_id": true, "scope": true, "auth_time": true, "cnf": true,
-	claimGrantID: true,
+	token.ClaimGrantID: true,
 }
 
 // tokenResponse is a successful token response (RFC 6749 §5.1).
@@ -300,7 +295,7 @@ func (s *Server) issueAccessToken(ctx context.Context, g *store.Grant, scopes []
 			extra[k] = v
 		}
 	}
-	extra[claimGrantID] = g.ID
+	extra[token.ClaimGrantID] = g.ID
 	if !g.AuthTime.IsZero() && g.AuthTime.Unix() > 0 {
 		extra["auth_time"] = g.AuthTime.Unix() // RFC 9068 §2.2.1
 	}

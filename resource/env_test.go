@@ -113,7 +113,7 @@ func (e *env) claims(subject, scope string) *token.Claims {
 		ExpiresAt: now.Add(testTTL),
 		ClientID:  testClient,
 		Scope:     scope,
-		Extra:     map[string]any{ClaimGrantID: e.grant(subject)},
+		Extra:     map[string]any{token.ClaimGrantID: e.grant(subject)},
 	}
 }
 

@@ -12,9 +12,6 @@ import (
 	"github.com/frontmcp-go/frontmcp/token"
 )
 
-// ClaimGrantID is the private claim in which the embedded authorization server
-// puts the ID of the grant behind an access token.
-const ClaimGrantID = "sid"
 
 // LocalVerifierOptions configure a [LocalVerifier]. Fields marked required must be set.
 type LocalVerifierOptions struct {
@@ -108,7 +105,7 @@ func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, err
 		Scopes:    scopes,
 		ExpiresAt: c.ExpiresAt,
 	}
-	if sid, present := c.Extra[ClaimGrantID]; present {
+	if sid, present := c.Extra[token.ClaimGrantID]; present {
 		s, ok := sid.(string)
 		if !ok || s == "" {
 			return nil, invalidToken("the access token has a malformed grant id", nil)
@@ -117,7 +114,7 @@ func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, err
 	}
 	if len(c.Extra) > 0 {
 		p.Claims = maps.Clone(c.Extra)
-		delete(p.Claims, ClaimGrantID)
+		delete(p.Claims, token.ClaimGrantID)
 		if len(p.Claims) == 0 {
 			p.Claims = nil
 		}

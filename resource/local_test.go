@@ -25,7 +25,7 @@ func TestLocalVerifierPrincipal(t *testing.T) {
 		ClientID:  testClient,
 		Scopes:    []string{"mcp:read", "mcp:write"},
 		ExpiresAt: c.ExpiresAt,
-		GrantID:   c.Extra[ClaimGrantID].(string),
+		GrantID:   c.Extra[token.ClaimGrantID].(string),
 		Claims:    map[string]any{"tenant": "acme"},
 	}
 	if diff := cmp.Diff(want, p); diff != "" {
@@ -43,7 +43,7 @@ func TestLocalVerifierRevocation(t *testing.T) {
 	if _, err := e.local.Verify(ctx, raw); err != nil {
 		t.Fatalf("before revocation: %v", err)
 	}
-	if err := e.store.RevokeGrant(ctx, c.Extra[ClaimGrantID].(string)); err != nil {
+	if err := e.store.RevokeGrant(ctx, c.Extra[token.ClaimGrantID].(string)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.local.Verify(ctx, raw)
@@ -65,7 +65,7 @@ func TestLocalVerifierGrantExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.claims("alice", "")
-	c.Extra[ClaimGrantID] = id
+	c.Extra[token.ClaimGrantID] = id
 	raw := e.sign(c)
 	if _, err := e.local.Verify(context.Background(), raw); err != nil {
 		t.Fatalf("within the grant's lifetime: %v", err)

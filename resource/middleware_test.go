@@ -162,7 +162,7 @@ func TestChallenges(t *testing.T) {
 	}
 	revoked := func() string {
 		c := e.claims("alice", "mcp:read")
-		if err := e.store.RevokeGrant(context.Background(), c.Extra[ClaimGrantID].(string)); err != nil {
+		if err := e.store.RevokeGrant(context.Background(), c.Extra[token.ClaimGrantID].(string)); err != nil {
 			t.Fatal(err)
 		}
 		return e.sign(c)
@@ -173,7 +173,7 @@ func TestChallenges(t *testing.T) {
 			c := map[string]any{
 				"iss": testIssuer, "sub": "alice", "aud": testResource, "exp": now + 300, "iat": now,
 				"jti": token.NewID(), "client_id": testClient, "scope": "mcp:read",
-				ClaimGrantID: e.grant("alice"),
+				token.ClaimGrantID: e.grant("alice"),
 			}
 			if mod != nil {
 				mod(c)
@@ -232,10 +232,10 @@ func TestChallenges(t *testing.T) {
 		{name: "empty subject", tok: forged("at+jwt", func(c map[string]any) { c["sub"] = "" }), want: invalid("the access token lacks a required claim")},
 		{name: "malformed scope", tok: forged("at+jwt", func(c map[string]any) { c["scope"] = `a"b` }), want: invalid("the access token has a malformed scope")},
 		{name: "revoked grant", tok: revoked, want: invalid("the authorization behind the access token was revoked or has ended")},
-		{name: "unknown grant", tok: withClaims(func(c *token.Claims) { c.Extra[ClaimGrantID] = token.NewID() }), want: invalid("the authorization behind the access token has ended")},
+		{name: "unknown grant", tok: withClaims(func(c *token.Claims) { c.Extra[token.ClaimGrantID] = token.NewID() }), want: invalid("the authorization behind the access token has ended")},
 		{name: "no grant id", tok: withClaims(func(c *token.Claims) { c.Extra = nil }), want: invalid("the access token is not bound to a grant")},
-		{name: "grant id not a string", tok: withClaims(func(c *token.Claims) { c.Extra[ClaimGrantID] = 7 }), want: invalid("the access token has a malformed grant id")},
-		{name: "grant of another user", tok: withClaims(func(c *token.Claims) { c.Extra[ClaimGrantID] = e.grant("mallory") }), want: invalid("the access token does not match its authorization")},
+		{name: "grant id not a string", tok: withClaims(func(c *token.Claims) { c.Extra[token.ClaimGrantID] = 7 }), want: invalid("the access token has a malformed grant id")},
+		{name: "grant of another user", tok: withClaims(func(c *token.Claims) { c.Extra[token.ClaimGrantID] = e.grant("mallory") }), want: invalid("the access token does not match its authorization")},
 		{name: "grant of another client", tok: withClaims(func(c *token.Claims) { c.ClientID = "client-2" }), want: invalid("the access token does not match its authorization")},
 	}
 	for _, tt := range tests {
@@ -422,7 +422,7 @@ func TestHeadersStrippedAndPrincipalPassed(t *testing.T) {
 		ClientID:  testClient,
 		Scopes:    []string{"mcp:read", "mcp:write"},
 		ExpiresAt: c.ExpiresAt,
-		GrantID:   c.Extra[ClaimGrantID].(string),
+		GrantID:   c.Extra[token.ClaimGrantID].(string),
 		Claims:    map[string]any{"email": "alice@example.com", "groups": []any{"eng"}},
 	}
 	if diff := cmp.Diff(want, s.principal); diff != "" {

@@ -30,6 +30,12 @@ type Claims struct {
 	Extra     map[string]any
 }
 
+// ClaimGrantID is the private access-token claim in which the embedded
+// authorization server names the grant a token was issued from. The resource
+// server checks that the grant is still active, so revoking a grant also ends
+// its access tokens before they expire.
+const ClaimGrantID = "sid"
+
 // registered lists the claim names that Claims has fields for.
 var registered = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true,
