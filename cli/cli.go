@@ -74,11 +74,13 @@ const usage = `frontmcp — an MCP server with built-in OAuth 2.1
 Usage:
   frontmcp serve [--config FILE] [--host HOST] [--port N]
   frontmcp config check [FILE]
+  frontmcp keys generate [--alg ES256|EdDSA|RS256|PS256] [--kid KID]
   frontmcp version
 
 serve         run the server (with no --config: the built-in defaults)
 config check  validate a configuration file and print the effective
               configuration with secrets redacted (exit 2 when invalid)
+keys generate print a new private signing key (JWK) and its public key
 version       print the version
 `
 
@@ -99,6 +101,8 @@ func Main(ctx context.Context, args []string, opts *Options) int {
 			return ExitUsage
 		}
 		return configCheck(args[2:], o)
+	case "keys":
+		return keysCmd(args[1:], o)
 	case "version", "--version", "-version":
 		fmt.Fprintln(o.Stdout, "frontmcp", version())
 		return ExitOK

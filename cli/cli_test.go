@@ -20,6 +20,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp"
 	"github.com/frontmcp-go/frontmcp/cli"
+	"github.com/frontmcp-go/frontmcp/keys"
 	"github.com/frontmcp-go/frontmcp/store"
 )
 
@@ -216,5 +217,38 @@ func TestFileStoreSurvivesRestart(t *testing.T) {
 	second.Process.Signal(syscall.SIGTERM)
 	if err := second.Wait(); err != nil {
 		t.Fatalf("second server did not stop cleanly: %v", err)
+	}
+}
+
+// `keys generate` prints a private JWK that the server accepts as its signing
+// key, and the matching public JWK without private members.
+func TestKeysGenerate(t *testing.T) {
+	for _, alg := range []string{"ES256", "EdDSA", "RS256"} {
+		t.Run(alg, func(t *testing.T) {
+			code, stdout, stderr := runMain(t, "keys", "generate", "--alg", alg, "--kid", "k-"+alg)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			if len(lines) != 4 {
+				t.Fatalf("output:\n%s", stdout)
+			}
+			k, err := keys.ParsePrivate([]byte(lines[1]))
+			if err != nil || k.KeyID != "k-"+alg || k.Algorithm != alg {
+				t.Fatalf("private line does not round-trip: %v (kid %q alg %q)", err, k.KeyID, k.Algorithm)
+			}
+			var pub map[string]any
+			if err := json.Unmarshal([]byte(lines[3]), &pub); err != nil || pub["kid"] != "k-"+alg {
+				t.Fatalf("public line %q: %v", lines[3], err)
+			}
+			for _, m := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+				if _, ok := pub[m]; ok {
+					t.Fatalf("public JWK has %q", m)
+				}
+			}
+		})
+	}
+	if code, _, _ := runMain(t, "keys", "generate", "--alg", "HS256"); code != cli.ExitUsage {
+		t.Errorf("--alg HS256: exit %d, want %d", code, cli.ExitUsage)
 	}
 }
