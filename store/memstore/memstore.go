@@ -50,6 +50,7 @@ type Store struct {
 	codes   map[string]*codeEntry
 	grants  map[string]*store.Grant
 	clients map[string]*store.Client
+	keys    store.KeySet
 }
 
 // codeEntry is a stored code and its used marker.

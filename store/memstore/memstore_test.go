@@ -233,3 +233,7 @@ func BenchmarkRotateRefresh(b *testing.B) {
 		}
 	}
 }
+
+func TestKeysConformance(t *testing.T) {
+	storetest.RunKeys(t, func(t *testing.T) store.Keys { return New(nil) })
+}
