@@ -36,19 +36,17 @@ type Generator func() (store.SigningKey, error)
 // it changed. It is pure apart from gen, so the schedule can be tested with a
 // fake clock and every instance computes the same result from the same set:
 //
-//   - Keys whose RemoveAt has passed are dropped.
 //   - An empty set gets a first key that signs at once.
 //   - When a pre-published key's ActivateAt arrives, the keys before it retire:
 //     RetireAt = its ActivateAt, RemoveAt = RetireAt + TokenLifetime.
+//   - Keys whose RemoveAt has passed are dropped.
 //   - With rotation on, once the signing key is RotateEvery − PrePublish old and
 //     no next key waits, a next key is added that activates RotateEvery after
 //     the current one, and never sooner than PrePublish from now — unless that
 //     would publish more than MaxKeys keys, in which case the rotation waits.
 func Plan(keys []store.SigningKey, now time.Time, p Policy, gen Generator) ([]store.SigningKey, bool, error) {
-	out := slices.DeleteFunc(slices.Clone(keys), func(k store.SigningKey) bool {
-		return !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt)
-	})
-	changed := len(out) != len(keys)
+	out := slices.Clone(keys)
+	changed := false
 	add := func(activate time.Time) error {
 		k, err := gen()
 		if err != nil {
@@ -66,7 +64,6 @@ func Plan(keys []store.SigningKey, now time.Time, p Policy, gen Generator) ([]st
 		return out, true, nil
 	}
 	slices.SortStableFunc(out, func(a, b store.SigningKey) int { return a.ActivateAt.Compare(b.ActivateAt) })
-
 	cur := current(out, now)
 	if cur < 0 {
 		// Only future keys (a clock moved back): the earliest signs now.
@@ -79,7 +76,14 @@ func Plan(keys []store.SigningKey, now time.Time, p Policy, gen Generator) ([]st
 			changed = true
 		}
 	}
-	if p.RotateEvery > 0 && cur == len(out)-1 {
+	n := len(out)
+	out = slices.DeleteFunc(out, func(k store.SigningKey) bool {
+		return !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt)
+	})
+	if len(out) != n {
+		changed = true
+	}
+	if cur = current(out, now); p.RotateEvery > 0 && cur == len(out)-1 {
 		if due := out[cur].ActivateAt.Add(p.RotateEvery - p.PrePublish); !now.Before(due) && len(out) < max(p.MaxKeys, 2) {
 			activate := later(out[cur].ActivateAt.Add(p.RotateEvery), now.Add(p.PrePublish))
 			if err := add(activate); err != nil {
