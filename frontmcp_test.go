@@ -2,6 +2,7 @@ package frontmcp_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp"
 	"github.com/frontmcp-go/frontmcp/config"
+	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -214,5 +216,47 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	var cerrs config.Errors
 	if err == nil || !errors.As(err, &cerrs) {
 		t.Fatalf("New(production defaults) = %v, want config.Errors", err)
+	}
+}
+
+// Instances on one store sign with one generated key, and a new instance (a
+// restart) finds it: tokens survive deployments.
+func TestGeneratedKeyIsSharedThroughTheStore(t *testing.T) {
+	shared := memstore.New(nil)
+	kids := func() []string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Default(config.Development)
+		cfg.HTTP.Port = ln.Addr().(*net.TCPAddr).Port
+		cfg.Auth.TokenStorage.Type = config.StorageMemory
+		cfg.Auth.Local.Users = []config.User{{Username: "u", PasswordHash: "$2a$10$XiLohFzlMifl1batVHsHIu/dA5UwqFd/XRDCDrhioewtniQzdGwKW"}}
+		srv, err := frontmcp.New(&frontmcp.Options{Config: cfg, Store: shared, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, ln) }()
+		defer func() { cancel(); <-done }()
+		resp, err := http.Get("http://" + ln.Addr().String() + "/.well-known/jwks.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var set struct{ Keys []struct{ Kid string } }
+		if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range set.Keys {
+			out = append(out, k.Kid)
+		}
+		return out
+	}
+	first, second := kids(), kids()
+	if len(first) != 1 || len(second) != 1 || first[0] != second[0] {
+		t.Fatalf("JWKS kids %v then %v: want one shared key", first, second)
 	}
 }

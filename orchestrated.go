@@ -1,15 +1,19 @@
 package frontmcp
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/frontmcp-go/frontmcp/authserver"
 	"github.com/frontmcp-go/frontmcp/config"
+	"github.com/frontmcp-go/frontmcp/keys"
 	"github.com/frontmcp-go/frontmcp/resource"
 	"github.com/frontmcp-go/frontmcp/store"
+	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
 )
 
@@ -17,19 +21,9 @@ import (
 // middleware of orchestrated/local mode and mounts the OAuth endpoints on mux.
 func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	cfg := s.cfg
-	// A key that is stable for the life of the process. Persisted and rotated
-	// keys come with auth.local.signKey and key rotation.
-	key, err := token.GenerateKey(token.DefaultAlgorithm)
+	km, err := s.signingKeys()
 	if err != nil {
-		return fmt.Errorf("signing key: %w", err)
-	}
-	signer, err := token.NewSigner(key, &token.SignerOptions{Now: s.now})
-	if err != nil {
-		return fmt.Errorf("signing key: %w", err)
-	}
-	verifier, err := token.NewVerifier(signer.PublicKey())
-	if err != nil {
-		return fmt.Errorf("signing key: %w", err)
+		return err
 	}
 	authn, err := s.authenticator(opts)
 	if err != nil {
@@ -43,7 +37,7 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 		Issuer:              cfg.BaseURL(),
 		Resource:            cfg.MCPURL(),
 		Store:               s.store,
-		Signer:              signer,
+		Keys:                km,
 		Authenticator:       authn,
 		Clients:             clients,
 		Scopes:              cfg.Auth.Scopes,
@@ -63,7 +57,7 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	}
 	as.Register(mux)
 	lv, err := resource.NewLocalVerifier(&resource.LocalVerifierOptions{
-		Verifier: verifier,
+		Keys:     km,
 		Issuer:   cfg.BaseURL(),
 		Resource: cfg.MCPURL(),
 		Grants:   s.store,
@@ -73,6 +67,40 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 		return err
 	}
 	return s.setupResource(mux, []string{cfg.BaseURL()}, lv)
+}
+
+// keyRefreshInterval is how often a server reloads the shared key set; the
+// pre-publication window covers two refreshes plus the JWKS cache lifetime.
+const keyRefreshInterval = time.Minute
+
+// signingKeys sets up the signing keys: generated once and kept in the store
+// (so restarts and every instance on the store share them), or — for a store
+// without key support — generated for this process only.
+func (s *Server) signingKeys() (*keys.Manager, error) {
+	ks, ok := s.store.(store.Keys)
+	if !ok {
+		ks = memstore.New(nil)
+		s.log.Warn("signing keys: this store cannot keep keys; a new key is generated at every start, so a restart invalidates issued access tokens")
+	} else if s.cfg.Auth.TokenStorage.Type == config.StorageMemory {
+		s.log.Warn("signing keys: the memory store keeps the signing key only while this process runs; a restart invalidates issued access tokens")
+	}
+	maxKeys := s.cfg.Auth.Local.MaxKeys
+	km, err := keys.NewManager(context.Background(), &keys.ManagerOptions{
+		Store: ks,
+		Policy: keys.Policy{
+			RotateEvery:   time.Duration(s.cfg.Auth.Local.KeyRotationDays) * 24 * time.Hour,
+			PrePublish:    authserver.JWKSMaxAge + 2*keyRefreshInterval,
+			TokenLifetime: s.cfg.Auth.Refresh.AccessTokenTTL,
+			MaxKeys:       maxKeys,
+		},
+		Clock:  s.now,
+		Logger: s.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	go km.Run(s.streams, keyRefreshInterval)
+	return km, nil
 }
 
 // setupResource builds the bearer middleware for the MCP endpoint and serves

@@ -3,6 +3,7 @@ package authserver
 import (
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Cache lifetimes of the discovery documents. Both change only when the
@@ -13,8 +14,12 @@ import (
 // JWKS lifetime does not delay verification of new tokens.
 const (
 	metadataCacheControl = "public, max-age=300"
-	jwksCacheControl     = "public, max-age=300"
+	jwksCacheControl     = "public, max-age=300" // = JWKSMaxAge
 )
+
+// JWKSMaxAge is how long clients may cache the JWKS. A rotating key source
+// must publish a new key at least this long before it signs with it.
+const JWKSMaxAge = 300 * time.Second
 
 // discoveryMethods are the methods of the metadata and JWKS endpoints.
 const discoveryMethods = "GET, HEAD, OPTIONS"
@@ -95,7 +100,7 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", jwksCacheControl)
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	w.Write(s.jwks)
+	w.Write(s.keys.JWKS())
 }
 
 // discoveryRequest applies the rules shared by the discovery endpoints: CORS

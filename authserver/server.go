@@ -93,10 +93,14 @@ type Options struct {
 	Resource string
 	// Store persists pending requests, codes, grants and dynamic clients. Required.
 	Store store.Store
-	// Signer signs access tokens. Required.
+	// Keys supplies the signing key and the JWKS; it may change them at any
+	// time (key rotation). Required unless Signer is set.
+	Keys KeySource
+	// Signer signs access tokens when Keys is nil: a fixed key.
 	Signer *token.Signer
-	// PublicKeys are published in the JWKS: the signer's key and any other
-	// keys tokens may still be verified with. Nil means the signer's key only.
+	// PublicKeys are published in the JWKS when Keys is nil: the signer's key
+	// and any other keys tokens may still be verified with. Nil means the
+	// signer's key only.
 	PublicKeys []jose.JSONWebKey
 	// Authenticator checks logins. Required.
 	Authenticator Authenticator
@@ -132,11 +136,38 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// KeySource supplies the key that signs now and the published key set
+// (package keys' Manager is one, with rotation).
+type KeySource interface {
+	Signer() *token.Signer
+	JWKS() []byte
+}
+
+// fixedKeySource is a KeySource of one signer and a fixed JWKS.
+type fixedKeySource struct {
+	signer *token.Signer
+	jwks   []byte
+}
+
+func (f *fixedKeySource) Signer() *token.Signer { return f.signer }
+func (f *fixedKeySource) JWKS() []byte          { return f.jwks }
+
+func fixedKeys(signer *token.Signer, public []jose.JSONWebKey) (*fixedKeySource, error) {
+	if public == nil {
+		public = []jose.JSONWebKey{signer.PublicKey()}
+	}
+	jwks, err := json.Marshal(token.PublicJWKS(public...))
+	if err != nil {
+		return nil, fmt.Errorf("authserver: JWKS: %w", err)
+	}
+	return &fixedKeySource{signer: signer, jwks: jwks}, nil
+}
+
 // Server is the authorization server. Mount it with Register.
 type Server struct {
 	opts    Options
 	clients map[string]*store.Client // pre-registered, by ID
-	jwks    []byte                   // the JWKS document, built once
+	keys    KeySource
 	log     *slog.Logger
 	secure  bool // issuer is https: Secure, __Host- cookies
 	pages   *pages
@@ -155,8 +186,8 @@ func New(opts *Options) (*Server, error) {
 		return nil, errors.New("authserver: Resource is required")
 	case o.Store == nil:
 		return nil, errors.New("authserver: Store is required")
-	case o.Signer == nil:
-		return nil, errors.New("authserver: Signer is required")
+	case o.Keys == nil && o.Signer == nil:
+		return nil, errors.New("authserver: Keys or Signer is required")
 	case o.Authenticator == nil:
 		return nil, errors.New("authserver: Authenticator is required")
 	case o.AccessTokenTTL <= 0:
@@ -176,9 +207,6 @@ func New(opts *Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.PublicKeys == nil {
-		o.PublicKeys = []jose.JSONWebKey{o.Signer.PublicKey()}
-	}
 	s := &Server{opts: o, log: o.Logger, secure: iss.Scheme == "https", clients: make(map[string]*store.Client, len(o.Clients))}
 	for _, c := range o.Clients {
 		if c.ID == "" {
@@ -189,8 +217,10 @@ func New(opts *Options) (*Server, error) {
 		}
 		s.clients[c.ID] = c
 	}
-	if s.jwks, err = json.Marshal(token.PublicJWKS(o.PublicKeys...)); err != nil {
-		return nil, fmt.Errorf("authserver: JWKS: %w", err)
+	if s.keys = o.Keys; s.keys == nil {
+		if s.keys, err = fixedKeys(o.Signer, o.PublicKeys); err != nil {
+			return nil, err
+		}
 	}
 	if s.pages, err = newPages(o.ServerName); err != nil {
 		return nil, err

@@ -300,7 +300,7 @@ func (s *Server) issueAccessToken(ctx context.Context, g *store.Grant, scopes []
 		extra["auth_time"] = g.AuthTime.Unix() // RFC 9068 §2.2.1
 	}
 	scope := grant.FormatScope(scopes)
-	at, err := s.opts.Signer.Sign(&token.Claims{
+	at, err := s.keys.Signer().Sign(&token.Claims{
 		Issuer:    s.opts.Issuer,
 		Subject:   g.Subject,
 		Audience:  []string{g.Resource},

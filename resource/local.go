@@ -15,8 +15,12 @@ import (
 
 // LocalVerifierOptions configure a [LocalVerifier]. Fields marked required must be set.
 type LocalVerifierOptions struct {
-	// Verifier holds the authorization server's public keys. Required.
+	// Verifier holds the authorization server's public keys. Required unless
+	// Keys is set.
 	Verifier *token.Verifier
+	// Keys supplies the current verifier when the keys rotate (package keys'
+	// Manager); it is asked on every Verify, so a new key counts at once.
+	Keys interface{ Verifier() *token.Verifier }
 	// Issuer must equal each token's "iss" (the authorization server's
 	// issuer URL). Required.
 	Issuer string
@@ -40,7 +44,7 @@ type LocalVerifierOptions struct {
 // at+jwt, signed by one of its keys, for this resource. Use its Verify method
 // as Options.Verifier. It is safe for concurrent use.
 type LocalVerifier struct {
-	tv       *token.Verifier
+	keys     interface{ Verifier() *token.Verifier }
 	issuer   string
 	resource string
 	leeway   time.Duration
@@ -53,8 +57,8 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 	switch {
 	case opts == nil:
 		return nil, errors.New("resource: nil LocalVerifierOptions")
-	case opts.Verifier == nil:
-		return nil, errors.New("resource: LocalVerifierOptions.Verifier is required")
+	case opts.Verifier == nil && opts.Keys == nil:
+		return nil, errors.New("resource: LocalVerifierOptions.Verifier or Keys is required")
 	case opts.Issuer == "":
 		return nil, errors.New("resource: LocalVerifierOptions.Issuer is required")
 	case opts.Resource == "":
@@ -63,7 +67,7 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 		return nil, errors.New("resource: LocalVerifierOptions.Leeway is negative")
 	}
 	v := &LocalVerifier{
-		tv:       opts.Verifier,
+		keys:     opts.Keys,
 		issuer:   opts.Issuer,
 		resource: opts.Resource,
 		leeway:   opts.Leeway,
@@ -72,6 +76,9 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	if v.keys == nil {
+		v.keys = fixedVerifier{opts.Verifier}
 	}
 	return v, nil
 }
@@ -83,7 +90,7 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 // the grant check is returned as is (the middleware answers 503).
 func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	now := v.now()
-	c, err := v.tv.Verify(raw, token.VerifyOptions{
+	c, err := v.keys.Verifier().Verify(raw, token.VerifyOptions{
 		Issuer:   v.issuer,
 		Audience: v.resource,
 		Now:      now,
@@ -173,3 +180,8 @@ func describe(err error) string {
 		return "the access token is invalid"
 	}
 }
+
+// fixedVerifier is a key source that never changes.
+type fixedVerifier struct{ v *token.Verifier }
+
+func (f fixedVerifier) Verifier() *token.Verifier { return f.v }
