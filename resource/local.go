@@ -12,7 +12,6 @@ import (
 	"github.com/frontmcp-go/frontmcp/token"
 )
 
-
 // LocalVerifierOptions configure a [LocalVerifier]. Fields marked required must be set.
 type LocalVerifierOptions struct {
 	// Verifier holds the authorization server's public keys. Required unless
