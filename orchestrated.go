@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -73,33 +74,44 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 // pre-publication window covers two refreshes plus the JWKS cache lifetime.
 const keyRefreshInterval = time.Minute
 
-// signingKeys sets up the signing keys: generated once and kept in the store
-// (so restarts and every instance on the store share them), or — for a store
-// without key support — generated for this process only.
+// signingKeys sets up the server's signing keys and keeps them fresh.
 func (s *Server) signingKeys() (*keys.Manager, error) {
-	ks, ok := s.store.(store.Keys)
-	if !ok {
-		ks = memstore.New(nil)
+	if _, ok := s.store.(store.Keys); !ok {
 		s.log.Warn("signing keys: this store cannot keep keys; a new key is generated at every start, so a restart invalidates issued access tokens")
 	} else if s.cfg.Auth.TokenStorage.Type == config.StorageMemory {
 		s.log.Warn("signing keys: the memory store keeps the signing key only while this process runs; a restart invalidates issued access tokens")
 	}
-	maxKeys := s.cfg.Auth.Local.MaxKeys
-	km, err := keys.NewManager(context.Background(), &keys.ManagerOptions{
+	km, err := NewKeyManager(context.Background(), s.cfg, s.store, s.now, s.log)
+	if err != nil {
+		return nil, err
+	}
+	go km.Run(s.streams, keyRefreshInterval)
+	return km, nil
+}
+
+// NewKeyManager returns the signing-key manager a server with cfg uses on st:
+// keys generated once and kept in st (so restarts and every instance on the
+// store share them), rotated per auth.local. A store that cannot keep keys
+// gets keys for this process only. The frontmcp keys commands use it too.
+func NewKeyManager(ctx context.Context, cfg *config.Config, st store.Store, clock func() time.Time, log *slog.Logger) (*keys.Manager, error) {
+	ks, ok := st.(store.Keys)
+	if !ok {
+		ks = memstore.New(nil)
+	}
+	km, err := keys.NewManager(ctx, &keys.ManagerOptions{
 		Store: ks,
 		Policy: keys.Policy{
-			RotateEvery:   time.Duration(s.cfg.Auth.Local.KeyRotationDays) * 24 * time.Hour,
+			RotateEvery:   time.Duration(cfg.Auth.Local.KeyRotationDays) * 24 * time.Hour,
 			PrePublish:    authserver.JWKSMaxAge + 2*keyRefreshInterval,
-			TokenLifetime: s.cfg.Auth.Refresh.AccessTokenTTL,
-			MaxKeys:       maxKeys,
+			TokenLifetime: cfg.Auth.Refresh.AccessTokenTTL,
+			MaxKeys:       cfg.Auth.Local.MaxKeys,
 		},
-		Clock:  s.now,
-		Logger: s.log,
+		Clock:  clock,
+		Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	go km.Run(s.streams, keyRefreshInterval)
 	return km, nil
 }
 

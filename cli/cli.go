@@ -75,12 +75,13 @@ Usage:
   frontmcp serve [--config FILE] [--host HOST] [--port N]
   frontmcp config check [FILE]
   frontmcp keys generate [--alg ES256|EdDSA|RS256|PS256] [--kid KID]
+  frontmcp keys list|rotate [--config FILE]
   frontmcp version
 
 serve         run the server (with no --config: the built-in defaults)
 config check  validate a configuration file and print the effective
               configuration with secrets redacted (exit 2 when invalid)
-keys generate print a new private signing key (JWK) and its public key
+keys          generate a signing key; list or rotate the keys in the store
 version       print the version
 `
 
@@ -102,7 +103,7 @@ func Main(ctx context.Context, args []string, opts *Options) int {
 		}
 		return configCheck(args[2:], o)
 	case "keys":
-		return keysCmd(args[1:], o)
+		return keysCmd(ctx, args[1:], o)
 	case "version", "--version", "-version":
 		fmt.Fprintln(o.Stdout, "frontmcp", version())
 		return ExitOK

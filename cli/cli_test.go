@@ -252,3 +252,21 @@ func TestKeysGenerate(t *testing.T) {
 		t.Errorf("--alg HS256: exit %d, want %d", code, cli.ExitUsage)
 	}
 }
+
+// keys rotate publishes a next key next to the current one and lists both
+// without private material. (On the memory store each run starts empty; the
+// shared-store behaviour is covered where the file and Redis stores keep keys.)
+func TestKeysRotateAndList(t *testing.T) {
+	cfg := writeFile(t, "auth:\n  tokenStorage: {type: memory}\n")
+	code, stdout, stderr := runMain(t, "keys", "rotate", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "current") || !strings.Contains(stdout, "next") || strings.Contains(stdout, `"d"`) {
+		t.Fatalf("keys rotate output:\n%s", stdout)
+	}
+	code, stdout, _ = runMain(t, "keys", "list", "--config", cfg)
+	if code != 0 || strings.Count(stdout, "\n") != 2 || !strings.Contains(stdout, "current") {
+		t.Fatalf("keys list: exit %d\n%s", code, stdout)
+	}
+}
