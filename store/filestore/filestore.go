@@ -1,17 +1,42 @@
 // Package filestore is an embedded, durable [store.Store] in one file, built on
 // bbolt.
 //
-// It is for single-instance deployments that must survive a restart without
+// It is for deployments on one host that must survive a restart without
 // running Redis: a revoked grant or a used authorization code stays revoked or
-// used. Every operation of the store contract runs in one bbolt read-write
-// transaction, which bbolt serialises and commits with fsync, so each is atomic
-// and durable. Only one process can open the file at a time (bbolt takes an
-// exclusive file lock); [Open] reports [ErrLocked] when another holds it.
+// used. Several processes may use the file at once — a server and the
+// operator commands run beside it, or two servers — because no handle stays
+// open: every operation opens the file, runs its one bbolt transaction and
+// closes the file again. Reads lock the file shared (flock(2)) and run in
+// parallel, also across processes; writes lock it exclusively, so writers are
+// serialised across processes and every operation of the store contract is
+// atomic there too. Each write commits with fsync, so it is durable. Opening
+// the file costs some microseconds, little next to a write's fsync; the price
+// is that reads wait while a write commits.
 //
-// Layout: one bucket per record kind holding JSON values keyed by ID (or code
+// # Locking
+//
+// flock(2) lets new readers in while a writer waits, so the readers
+// of a busy process could keep a writer of another process out for good.
+// Every operation therefore first passes a turnstile, an exclusive lock on a
+// second file (path + ".lock", mode 0600, kept) held only until the
+// operation has the store file's lock: a writer waiting there for readers to
+// finish keeps new ones out. A file lock belongs to an open file description,
+// so two handles of one process conflict like two processes; the Stores of
+// one process on one file therefore share in-process locks, taken first, and
+// the file locks are contended only by other processes. An operation waits
+// for other processes at most [Options.Timeout] before it fails with
+// [ErrLocked]. Systems without flock(2) leave the locking to bbolt, without
+// the turnstile.
+//
+// # Layout
+//
+// One bucket per record kind holding JSON values keyed by ID (or code
 // hash), plus, for records that expire, an index bucket keyed by expiry time
 // and ID. Expired records are treated as absent, removed when a write touches
 // them, and swept in batches from the index by a goroutine that Close stops.
+// A meta bucket holds the schema version, which [Open] sets and checks and
+// every transaction checks again, as another process may have replaced the
+// file.
 package filestore
 
 import (
@@ -35,7 +60,7 @@ import (
 
 // Defaults for [Options].
 const (
-	DefaultTimeout       = time.Second
+	DefaultTimeout       = 5 * time.Second
 	DefaultSweepInterval = time.Minute
 )
 
@@ -43,12 +68,16 @@ const (
 // bounds how long a sweep holds the write lock.
 const sweepBatch = 1000
 
-// schemaVersion is stored in the meta bucket; Open refuses other versions.
+// schemaVersion is stored in the meta bucket; other versions are refused.
 const schemaVersion = "1"
 
-// ErrLocked reports that another process (or another Store in this process)
-// has the store file open. Errors wrapping it also wrap [store.ErrUnavailable].
+// ErrLocked reports that an operation (or [Open]) waited [Options.Timeout] for
+// the store file's lock while another process held it. Errors wrapping it
+// also wrap [store.ErrUnavailable].
 var ErrLocked = errors.New("filestore: store file is locked by another process")
+
+// errClosed is returned by every operation after Close.
+var errClosed = fmt.Errorf("%w: filestore: store is closed", store.ErrUnavailable)
 
 // errInvalid marks a record the caller got wrong (empty key, claims that are
 // not JSON); such errors are returned as-is, never as ErrUnavailable.
@@ -62,8 +91,9 @@ var errNoChange = errors.New("filestore: no change")
 type Options struct {
 	// Clock is the only source of time for expiry; nil means time.Now.
 	Clock store.Clock
-	// Timeout is how long Open waits for the file lock; zero means
-	// DefaultTimeout.
+	// Timeout is how long an operation, and Open, waits for the file lock
+	// while other processes hold it; zero means DefaultTimeout. Waiting
+	// longer fails with an error wrapping ErrLocked.
 	Timeout time.Duration
 	// SweepInterval is how often expired records are removed; zero means
 	// DefaultSweepInterval, negative disables the periodic sweep (records are
@@ -71,15 +101,23 @@ type Options struct {
 	SweepInterval time.Duration
 }
 
-// Store is a bbolt-backed [store.Store]. It is safe for concurrent use.
+// Store is a bbolt-backed [store.Store]. It is safe for concurrent use, and
+// other Stores, in this process or others, may use the same file at once.
 type Store struct {
-	db    *bolt.DB
-	clock store.Clock
+	path    string    // cleaned absolute path
+	locks   *fileLock // this process's locks of path
+	clock   store.Clock
+	timeout time.Duration
+	// contended, when set (by tests), is called when an operation first finds
+	// the file locked by another process.
+	contended func()
 
-	stop      chan struct{}
+	mu     sync.RWMutex // read-held by operations, write-held by Close
+	closed bool
+
+	stopSweep context.CancelFunc
 	done      chan struct{} // closed when the sweeper exits; nil without one
 	closeOnce sync.Once
-	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,6 +137,7 @@ var (
 	metaBucket  = []byte("meta")
 	versionKey  = []byte("version")
 	expiring    = []kind{pendingKind, codeKind, grantKind}
+	allKinds    = []kind{pendingKind, codeKind, grantKind, clientKind}
 )
 
 // codeRecord is a stored code and its used marker.
@@ -112,22 +151,10 @@ type expiryOnly struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// lockedError is the error Open returns when the file lock is held.
-type lockedError struct {
-	path string
-	wait time.Duration
-}
-
-func (e *lockedError) Error() string {
-	return fmt.Sprintf("filestore: store file %s is locked by another process (waited %s)", e.path, e.wait)
-}
-
-func (e *lockedError) Is(target error) bool {
-	return target == ErrLocked || target == store.ErrUnavailable
-}
-
-// Open opens the store file at path, creating it (mode 0600) and its parent
-// directory (mode 0700) if needed.
+// Open opens the store file at path, creating it and its lock file (mode
+// 0600) and their directory (mode 0700) if needed, and checks its schema
+// version. The file stays closed between operations, so other processes may
+// open it too.
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -139,44 +166,82 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.SweepInterval == 0 {
 		o.SweepInterval = DefaultSweepInterval
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("%w: filestore: create directory: %w", store.ErrUnavailable, err)
-	}
-	bo := *bolt.DefaultOptions
-	bo.Timeout = o.Timeout
-	db, err := bolt.Open(path, 0o600, &bo)
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, &lockedError{path: path, wait: o.Timeout}
-	}
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: filestore: open %s: %w", store.ErrUnavailable, path, err)
-	}
-	if err := db.Update(initBuckets); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("%w: filestore: %s: %w", store.ErrUnavailable, path, err)
 	}
-	s := &Store{db: db, clock: o.Clock, stop: make(chan struct{})}
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: filestore: create directory: %w", store.ErrUnavailable, err)
+	}
+	// Resolve the directory so that two spellings of one file share the
+	// in-process lock, and a later chdir does not matter.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		abs = filepath.Join(real, filepath.Base(abs))
+	}
+	locks, err := acquireFileLock(abs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: abs, locks: locks, clock: o.Clock, timeout: o.Timeout}
+	err = s.withDB(context.Background(), true, true, func(db *bolt.DB) error {
+		return db.Update(initBuckets)
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		releaseFileLock(s.path, s.locks)
+		if !errors.Is(err, store.ErrUnavailable) {
+			err = fmt.Errorf("%w: filestore: %s: %w", store.ErrUnavailable, s.path, err)
+		}
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopSweep = cancel
 	if o.SweepInterval > 0 {
 		s.done = make(chan struct{})
-		go s.sweepLoop(o.SweepInterval)
+		go s.sweepLoop(ctx, o.SweepInterval)
 	}
 	return s, nil
 }
 
+// checkSchema fails unless tx is a store of this schema version.
+func checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(metaBucket)
+	if meta == nil {
+		return errors.New("not a store file: no meta bucket")
+	}
+	if v := meta.Get(versionKey); string(v) != schemaVersion {
+		return fmt.Errorf("unsupported schema version %q (want %s)", v, schemaVersion)
+	}
+	return nil
+}
+
+// initBuckets creates what a new file lacks. It returns errNoChange, rolling
+// back without an fsync, when the file is complete.
 func initBuckets(tx *bolt.Tx) error {
+	complete := true
+	if meta := tx.Bucket(metaBucket); meta == nil {
+		complete = false
+	} else if v := meta.Get(versionKey); v == nil {
+		complete = false
+	} else if string(v) != schemaVersion {
+		return fmt.Errorf("unsupported schema version %q (want %s)", v, schemaVersion)
+	}
+	for _, k := range allKinds {
+		complete = complete && tx.Bucket(k.data) != nil && (k.index == nil || tx.Bucket(k.index) != nil)
+	}
+	if complete {
+		return errNoChange
+	}
 	meta, err := tx.CreateBucketIfNotExists(metaBucket)
 	if err != nil {
 		return err
 	}
-	switch v := meta.Get(versionKey); {
-	case v == nil:
+	if meta.Get(versionKey) == nil {
 		if err := meta.Put(versionKey, []byte(schemaVersion)); err != nil {
 			return err
 		}
-	case string(v) != schemaVersion:
-		return fmt.Errorf("unsupported schema version %q (want %s)", v, schemaVersion)
 	}
-	for _, k := range []kind{pendingKind, codeKind, grantKind, clientKind} {
+	for _, k := range allKinds {
 		if _, err := tx.CreateBucketIfNotExists(k.data); err != nil {
 			return err
 		}
@@ -189,71 +254,124 @@ func initBuckets(tx *bolt.Tx) error {
 	return nil
 }
 
-func (s *Store) sweepLoop(interval time.Duration) {
+func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 	defer close(s.done)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			// A failure here (the disk, a closed DB) also fails every other
-			// operation and Ping, which is where it is reported.
-			_, _ = s.Sweep()
+			// A failure here (the disk, a lock held too long) also fails
+			// other operations and Ping, which is where it is reported.
+			_, _ = s.sweep(ctx)
 		}
 	}
 }
 
-// Close stops the sweeper and closes the file. It does not delete data;
+// Close stops the sweeper, waits for operations in flight and makes every
+// later operation fail with [store.ErrUnavailable]. It does not delete data;
 // closing twice is allowed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.stop)
+		s.stopSweep()
 		if s.done != nil {
 			<-s.done
 		}
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("%w: filestore: close: %w", store.ErrUnavailable, err)
-		}
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		releaseFileLock(s.path, s.locks)
 	})
-	return s.closeErr
+	return nil
 }
 
-// Ping implements [store.Store]: it fails once the store is closed.
-func (s *Store) Ping(context.Context) error {
-	return wrap(s.db.View(func(*bolt.Tx) error { return nil }))
+// Ping implements [store.Store]: it opens the file for reading and checks its
+// schema, so it fails once the store is closed, when the file is gone, or
+// when other processes keep it locked longer than Options.Timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.view(ctx, func(*bolt.Tx, time.Time) error { return nil })
 }
 
-// wrap returns rule and caller errors as they are and reports every other
-// error (bbolt, I/O, undecodable data) as [store.ErrUnavailable].
+// wrap returns rule and caller errors, and errors that already report the
+// store unavailable, as they are; it reports every other error (bbolt, I/O,
+// undecodable data) as [store.ErrUnavailable].
 func wrap(err error) error {
 	switch {
 	case err == nil, errors.Is(err, errNoChange):
 		return nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists),
 		errors.Is(err, store.ErrReused), errors.Is(err, store.ErrMismatch),
-		errors.Is(err, errInvalid):
+		errors.Is(err, errInvalid), errors.Is(err, store.ErrUnavailable):
 		return err
 	}
 	return fmt.Errorf("%w: filestore: %w", store.ErrUnavailable, err)
 }
 
-// update runs fn in one read-write transaction, giving it the time read once
-// the transaction holds the write lock. An error from fn rolls everything
-// back; a rule error that must be committed along with a change (revocation
-// on reuse, removal of an expired record) is set in a variable of the
-// caller while fn returns nil.
-func (s *Store) update(fn func(tx *bolt.Tx, now time.Time) error) error {
-	return wrap(s.db.Update(func(tx *bolt.Tx) error {
-		return fn(tx, s.clock.Now())
+// withDB opens the store file for one use, locked shared (read-only) or
+// exclusive (write), runs fn on it and closes it. create lets Open create a
+// missing file; operations never do, so a removed file is an error rather
+// than an empty store.
+func (s *Store) withDB(ctx context.Context, write, create bool, fn func(*bolt.DB) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errClosed
+	}
+	f, unlock, err := s.lockFile(ctx, write, create)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// bbolt locks the file it is given again, which succeeds at once as
+	// lockFile holds the lock on this descriptor; on failure it closes f.
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{
+		ReadOnly:     !write,
+		Timeout:      s.timeout,
+		NoStatistics: true,
+		OpenFile:     func(string, int, os.FileMode) (*os.File, error) { return f, nil },
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return &lockedError{path: s.path, wait: s.timeout}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: filestore: open %s: %w", store.ErrUnavailable, s.path, err)
+	}
+	err = fn(db)
+	// The transaction is over: let other processes in before unmapping.
+	unlockFile(f)
+	if cerr := db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("%w: filestore: close %s: %w", store.ErrUnavailable, s.path, cerr)
+	}
+	return err
+}
+
+// update runs fn in one read-write transaction of its own file handle, giving
+// it the time read once the transaction holds the write lock. An error from
+// fn rolls everything back; a rule error that must be committed along with a
+// change (revocation on reuse, removal of an expired record) is set in a
+// variable of the caller while fn returns nil.
+func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) error) error {
+	return wrap(s.withDB(ctx, true, false, func(db *bolt.DB) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			if err := checkSchema(tx); err != nil {
+				return err
+			}
+			return fn(tx, s.clock.Now())
+		})
 	}))
 }
 
-// view runs fn in a read-only transaction.
-func (s *Store) view(fn func(tx *bolt.Tx, now time.Time) error) error {
-	return wrap(s.db.View(func(tx *bolt.Tx) error {
-		return fn(tx, s.clock.Now())
+// view runs fn in a read-only transaction of its own read-only file handle.
+func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) error) error {
+	return wrap(s.withDB(ctx, false, false, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			if err := checkSchema(tx); err != nil {
+				return err
+			}
+			return fn(tx, s.clock.Now())
+		})
 	}))
 }
 
@@ -336,12 +454,18 @@ func encode(k kind, id string, v any) ([]byte, error) {
 }
 
 // Sweep removes expired records now and returns how many it removed. The
-// store also sweeps by itself every SweepInterval.
+// store also sweeps by itself every SweepInterval. Each batch is one write
+// transaction of its own, so a sweep holds the file lock no longer than that.
 func (s *Store) Sweep() (int, error) {
+	return s.sweep(context.Background())
+}
+
+// sweep is Sweep; ctx bounds its waits for the file lock.
+func (s *Store) sweep(ctx context.Context) (int, error) {
 	total := 0
 	for _, k := range expiring {
 		for {
-			n, more, err := s.sweepBatch(k)
+			n, more, err := s.sweepBatch(ctx, k)
 			total += n
 			if err != nil {
 				return total, err
@@ -357,7 +481,7 @@ func (s *Store) Sweep() (int, error) {
 // sweepBatch removes up to sweepBatch expired records of kind k and reports
 // whether more may remain. It checks in a read transaction first, so an idle
 // sweep never writes.
-func (s *Store) sweepBatch(k kind) (removed int, more bool, err error) {
+func (s *Store) sweepBatch(ctx context.Context, k kind) (removed int, more bool, err error) {
 	due := func(tx *bolt.Tx, now time.Time) [][]byte {
 		var keys [][]byte
 		c := tx.Bucket(k.index).Cursor()
@@ -371,13 +495,13 @@ func (s *Store) sweepBatch(k kind) (removed int, more bool, err error) {
 		return keys
 	}
 	var found bool
-	if err := s.view(func(tx *bolt.Tx, now time.Time) error {
+	if err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
 		found = len(due(tx, now)) > 0
 		return nil
 	}); err != nil || !found {
 		return 0, false, err
 	}
-	err = s.update(func(tx *bolt.Tx, now time.Time) error {
+	err = s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		removed = 0
 		keys := due(tx, now)
 		more = len(keys) == sweepBatch
@@ -417,12 +541,12 @@ func (s *Store) sweepBatch(k kind) (removed int, more bool, err error) {
 }
 
 // SavePending implements [store.Pending].
-func (s *Store) SavePending(_ context.Context, p *store.PendingAuthorization) error {
+func (s *Store) SavePending(ctx context.Context, p *store.PendingAuthorization) error {
 	enc, err := encode(pendingKind, p.ID, p)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx, _ time.Time) error {
+	return s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
 		old, err := load[expiryOnly](tx, pendingKind, p.ID)
 		if err != nil {
 			return err
@@ -436,9 +560,9 @@ func (s *Store) SavePending(_ context.Context, p *store.PendingAuthorization) er
 }
 
 // GetPending implements [store.Pending].
-func (s *Store) GetPending(_ context.Context, id string) (*store.PendingAuthorization, error) {
+func (s *Store) GetPending(ctx context.Context, id string) (*store.PendingAuthorization, error) {
 	var out *store.PendingAuthorization
-	err := s.view(func(tx *bolt.Tx, now time.Time) error {
+	err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
 		p, err := load[store.PendingAuthorization](tx, pendingKind, id)
 		if err != nil {
 			return err
@@ -456,9 +580,9 @@ func (s *Store) GetPending(_ context.Context, id string) (*store.PendingAuthoriz
 }
 
 // ConsumePending implements [store.Pending].
-func (s *Store) ConsumePending(_ context.Context, id string) (*store.PendingAuthorization, error) {
+func (s *Store) ConsumePending(ctx context.Context, id string) (*store.PendingAuthorization, error) {
 	var out *store.PendingAuthorization
-	err := s.update(func(tx *bolt.Tx, now time.Time) error {
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		out = nil
 		p, err := load[store.PendingAuthorization](tx, pendingKind, id)
 		if err != nil {
@@ -485,12 +609,12 @@ func (s *Store) ConsumePending(_ context.Context, id string) (*store.PendingAuth
 }
 
 // SaveCode implements [store.Codes].
-func (s *Store) SaveCode(_ context.Context, c *store.AuthCode) error {
+func (s *Store) SaveCode(ctx context.Context, c *store.AuthCode) error {
 	enc, err := encode(codeKind, c.Hash, codeRecord{AuthCode: *c})
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx, now time.Time) error {
+	return s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		old, err := load[expiryOnly](tx, codeKind, c.Hash)
 		if err != nil {
 			return err
@@ -507,12 +631,12 @@ func (s *Store) SaveCode(_ context.Context, c *store.AuthCode) error {
 }
 
 // ConsumeCode implements [store.Codes].
-func (s *Store) ConsumeCode(_ context.Context, hash string) (*store.AuthCode, error) {
+func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.AuthCode, error) {
 	var (
 		out     *store.AuthCode
 		ruleErr error
 	)
-	err := s.update(func(tx *bolt.Tx, now time.Time) error {
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		out, ruleErr = nil, nil
 		rec, err := load[codeRecord](tx, codeKind, hash)
 		if err != nil {
@@ -549,12 +673,12 @@ func (s *Store) ConsumeCode(_ context.Context, hash string) (*store.AuthCode, er
 }
 
 // CreateGrant implements [store.Grants].
-func (s *Store) CreateGrant(_ context.Context, g *store.Grant) error {
+func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
 	enc, err := encode(grantKind, g.ID, g)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx, now time.Time) error {
+	return s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		old, err := load[expiryOnly](tx, grantKind, g.ID)
 		if err != nil {
 			return err
@@ -571,9 +695,9 @@ func (s *Store) CreateGrant(_ context.Context, g *store.Grant) error {
 }
 
 // GetGrant implements [store.Grants].
-func (s *Store) GetGrant(_ context.Context, id string) (*store.Grant, error) {
+func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
 	var out *store.Grant
-	err := s.view(func(tx *bolt.Tx, now time.Time) error {
+	err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
 		g, err := load[store.Grant](tx, grantKind, id)
 		if err != nil {
 			return err
@@ -618,12 +742,12 @@ func putGrant(tx *bolt.Tx, g *store.Grant) error {
 
 // RotateRefresh implements [store.Grants]: refresh token rotation with reuse
 // detection (RFC 9700 §4.14.2, RFC 6749 §6).
-func (s *Store) RotateRefresh(_ context.Context, grantID, presentedHash, nextHash string, nextExpiry time.Time) (*store.Grant, error) {
+func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextHash string, nextExpiry time.Time) (*store.Grant, error) {
 	var (
 		out     *store.Grant
 		ruleErr error
 	)
-	err := s.update(func(tx *bolt.Tx, now time.Time) error {
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		out, ruleErr = nil, nil
 		var gone bool
 		g, err := liveGrant(tx, grantID, now, &gone)
@@ -651,9 +775,9 @@ func (s *Store) RotateRefresh(_ context.Context, grantID, presentedHash, nextHas
 }
 
 // RevokeGrant implements [store.Grants].
-func (s *Store) RevokeGrant(_ context.Context, id string) error {
+func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 	var ruleErr error
-	err := s.update(func(tx *bolt.Tx, now time.Time) error {
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
 		ruleErr = nil
 		var gone bool
 		g, err := liveGrant(tx, id, now, &gone)
@@ -675,9 +799,9 @@ func (s *Store) RevokeGrant(_ context.Context, id string) error {
 
 // ListGrants implements [store.Grants]. Grants created at the same instant
 // are ordered by ID.
-func (s *Store) ListGrants(_ context.Context, f store.GrantFilter) ([]*store.Grant, error) {
+func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]*store.Grant, error) {
 	var out []*store.Grant
-	err := s.view(func(tx *bolt.Tx, now time.Time) error {
+	err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
 		out = nil
 		return tx.Bucket(grantKind.data).ForEach(func(k, v []byte) error {
 			g := new(store.Grant)
@@ -706,12 +830,12 @@ func (s *Store) ListGrants(_ context.Context, f store.GrantFilter) ([]*store.Gra
 }
 
 // CreateClient implements [store.Clients].
-func (s *Store) CreateClient(_ context.Context, c *store.Client) error {
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	enc, err := encode(clientKind, c.ID, c)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx, _ time.Time) error {
+	return s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
 		b := tx.Bucket(clientKind.data)
 		if b.Get([]byte(c.ID)) != nil {
 			return store.ErrExists
@@ -721,9 +845,9 @@ func (s *Store) CreateClient(_ context.Context, c *store.Client) error {
 }
 
 // GetClient implements [store.Clients].
-func (s *Store) GetClient(_ context.Context, id string) (*store.Client, error) {
+func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
 	var out *store.Client
-	err := s.view(func(tx *bolt.Tx, _ time.Time) error {
+	err := s.view(ctx, func(tx *bolt.Tx, _ time.Time) error {
 		c, err := load[store.Client](tx, clientKind, id)
 		if err != nil {
 			return err
@@ -741,8 +865,8 @@ func (s *Store) GetClient(_ context.Context, id string) (*store.Client, error) {
 }
 
 // DeleteClient implements [store.Clients].
-func (s *Store) DeleteClient(_ context.Context, id string) error {
-	return s.update(func(tx *bolt.Tx, _ time.Time) error {
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	return s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
 		b := tx.Bucket(clientKind.data)
 		if b.Get([]byte(id)) == nil {
 			return store.ErrNotFound
@@ -753,9 +877,9 @@ func (s *Store) DeleteClient(_ context.Context, id string) error {
 
 // ListClients implements [store.Clients]. bbolt keeps keys in byte order,
 // which is the order of the IDs.
-func (s *Store) ListClients(_ context.Context) ([]*store.Client, error) {
+func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
 	var out []*store.Client
-	err := s.view(func(tx *bolt.Tx, _ time.Time) error {
+	err := s.view(ctx, func(tx *bolt.Tx, _ time.Time) error {
 		out = []*store.Client{}
 		return tx.Bucket(clientKind.data).ForEach(func(k, v []byte) error {
 			c := new(store.Client)

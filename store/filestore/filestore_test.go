@@ -70,12 +70,23 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// rawUpdate runs fn in one write transaction on the file of s, without the
+// schema check of the store's own operations.
+func rawUpdate(tb testing.TB, s *Store, fn func(*bolt.Tx) error) {
+	tb.Helper()
+	if err := s.withDB(context.Background(), true, false, func(db *bolt.DB) error { return db.Update(fn) }); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // count returns the number of keys in bucket.
 func count(t *testing.T, s *Store, bucket []byte) int {
 	t.Helper()
 	n := 0
-	must(t, s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(_, _ []byte) error { n++; return nil })
+	must(t, s.withDB(t.Context(), false, false, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucket).ForEach(func(_, _ []byte) error { n++; return nil })
+		})
 	}))
 	return n
 }
@@ -145,7 +156,7 @@ func TestFileModes(t *testing.T) {
 	for _, tt := range []struct {
 		path string
 		want os.FileMode
-	}{{dir, 0o700 | os.ModeDir}, {path, 0o600}} {
+	}{{dir, 0o700 | os.ModeDir}, {path, 0o600}, {turnstilePath(path), 0o600}} {
 		fi, err := os.Stat(tt.path)
 		must(t, err)
 		if fi.Mode() != tt.want {
@@ -154,19 +165,61 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
-func TestLocked(t *testing.T) {
+// TestSharedFile opens one file twice in this process: both Stores work,
+// each sees the other's writes, and closing one leaves the other working.
+func TestSharedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	first, err := Open(path, nil)
+	ctx := t.Context()
+	first, err := Open(path, &Options{SweepInterval: -1})
 	must(t, err)
-	_, err = Open(path, &Options{Timeout: time.Millisecond})
-	if !errors.Is(err, ErrLocked) || !errors.Is(err, store.ErrUnavailable) {
-		t.Fatalf("second Open = %v, want ErrLocked and ErrUnavailable", err)
+	second := openTest(t, path, &Options{SweepInterval: -1})
+	must(t, first.CreateClient(ctx, &store.Client{ID: "from-first"}))
+	must(t, second.CreateClient(ctx, &store.Client{ID: "from-second"}))
+	if _, err := second.GetClient(ctx, "from-first"); err != nil {
+		t.Fatalf("second store reading the first one's client: %v", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "locked by another process") {
-		t.Fatalf("lock error %q does not name the file and the cause", msg)
+	must(t, first.SaveCode(ctx, &store.AuthCode{Hash: "code", GrantID: "g", ExpiresAt: time.Now().Add(time.Hour)}))
+	if _, err := second.ConsumeCode(ctx, "code"); err != nil {
+		t.Fatalf("second store consuming the first one's code: %v", err)
+	}
+	if _, err := first.ConsumeCode(ctx, "code"); !errors.Is(err, store.ErrReused) {
+		t.Fatalf("first store consuming the code again = %v, want ErrReused", err)
 	}
 	must(t, first.Close())
-	openTest(t, path, &Options{Timeout: time.Millisecond})
+	if _, err := first.GetClient(ctx, "from-first"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("GetClient on the closed store = %v, want ErrUnavailable", err)
+	}
+	clients, err := second.ListClients(ctx)
+	must(t, err)
+	var ids []string
+	for _, c := range clients {
+		ids = append(ids, c.ID)
+	}
+	if diff := cmp.Diff([]string{"from-first", "from-second"}, ids); diff != "" {
+		t.Fatalf("clients seen by the open store (-want +got):\n%s", diff)
+	}
+	must(t, second.Ping(ctx))
+}
+
+// TestRemovedFile checks that operations never create a missing file: an
+// empty file would be a store without its records.
+func TestRemovedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := openTest(t, path, nil)
+	ctx := t.Context()
+	must(t, os.Remove(path))
+	for name, err := range map[string]error{
+		"Ping":         s.Ping(ctx),
+		"GetClient":    func() error { _, err := s.GetClient(ctx, "c"); return err }(),
+		"CreateClient": s.CreateClient(ctx, &store.Client{ID: "c"}),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s on a removed file = %v, want ErrUnavailable wrapping ErrNotExist", name, err)
+		}
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("store file after operations: %v, want it still absent", err)
+	}
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -200,11 +253,40 @@ func TestSchemaVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	s, err := Open(path, nil)
 	must(t, err)
-	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(versionKey, []byte("99")) }))
+	ctx := t.Context()
+	must(t, s.CreateClient(ctx, &store.Client{ID: "c"}))
+	// Another process (a newer version) changes the schema under an open
+	// store: every operation checks again.
+	rawUpdate(t, s, func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(versionKey, []byte("99")) })
+	for name, err := range map[string]error{
+		"Ping":         s.Ping(ctx),
+		"GetClient":    func() error { _, err := s.GetClient(ctx, "c"); return err }(),
+		"DeleteClient": s.DeleteClient(ctx, "c"),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), `unsupported schema version "99"`) {
+			t.Errorf("%s on a newer schema = %v, want ErrUnavailable naming the version", name, err)
+		}
+	}
 	must(t, s.Close())
 	_, err = Open(path, nil)
-	if err == nil || !strings.Contains(err.Error(), `unsupported schema version "99"`) {
+	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), `unsupported schema version "99"`) {
 		t.Fatalf("Open of a newer schema = %v, want an unsupported schema error", err)
+	}
+	// The file replaced by a bbolt file that is no store: operations fail
+	// instead of finding its buckets missing.
+	s = openTest(t, path+".new", nil)
+	db, err := bolt.Open(path+".other", 0o600, nil)
+	must(t, err)
+	must(t, db.Close())
+	must(t, os.Rename(path+".other", path+".new"))
+	for name, err := range map[string]error{
+		"GetClient":    func() error { _, err := s.GetClient(ctx, "c"); return err }(),
+		"CreateClient": s.CreateClient(ctx, &store.Client{ID: "c"}),
+		"Sweep":        func() error { _, err := s.Sweep(); return err }(),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "not a store file") {
+			t.Errorf("%s on a file that is no store = %v, want ErrUnavailable saying so", name, err)
+		}
 	}
 }
 
@@ -260,7 +342,7 @@ func TestSweepBatches(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "store.db"), &Options{Clock: c.Now, SweepInterval: -1})
 	const n = 2*sweepBatch + 17
 	exp := c.now.Add(time.Minute)
-	must(t, s.db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, s, func(tx *bolt.Tx) error {
 		for i := range n {
 			hash := "code-" + strconv.Itoa(i)
 			enc, err := encode(codeKind, hash, codeRecord{AuthCode: store.AuthCode{Hash: hash, ExpiresAt: exp}})
@@ -272,7 +354,7 @@ func TestSweepBatches(t *testing.T) {
 			}
 		}
 		return nil
-	}))
+	})
 	c.Set(exp)
 	removed, err := s.Sweep()
 	must(t, err)
@@ -289,9 +371,9 @@ func TestStaleIndexEntryKeepsLiveRecord(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "store.db"), &Options{Clock: c.Now, SweepInterval: -1})
 	ctx := t.Context()
 	must(t, s.CreateGrant(ctx, &store.Grant{ID: "g", ExpiresAt: c.now.Add(time.Hour)}))
-	must(t, s.db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, s, func(tx *bolt.Tx) error {
 		return tx.Bucket(grantKind.index).Put(expiryKey(c.now, "g"), nil)
-	}))
+	})
 	c.Set(c.now.Add(time.Minute))
 	n, err := s.Sweep()
 	must(t, err)
@@ -363,12 +445,12 @@ func TestPeriodicSweep(t *testing.T) {
 func TestCorruptRecord(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "store.db"), nil)
 	ctx := t.Context()
-	must(t, s.db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, s, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(grantKind.data).Put([]byte("g"), []byte("{not json")); err != nil {
 			return err
 		}
 		return tx.Bucket(clientKind.data).Put([]byte("c"), []byte("[]"))
-	}))
+	})
 	for name, err := range map[string]error{
 		"GetGrant":    func() error { _, err := s.GetGrant(ctx, "g"); return err }(),
 		"ListGrants":  func() error { _, err := s.ListGrants(ctx, store.GrantFilter{}); return err }(),
@@ -463,7 +545,7 @@ func BenchmarkConsumeCode(b *testing.B) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	hashes := make([]string, b.N)
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(b, s, func(tx *bolt.Tx) error {
 		for i := range hashes {
 			hashes[i] = "code-" + strconv.Itoa(i)
 			enc, err := encode(codeKind, hashes[i], codeRecord{AuthCode: store.AuthCode{Hash: hashes[i], GrantID: "g", Scopes: []string{"a"}, ExpiresAt: exp}})
@@ -475,9 +557,7 @@ func BenchmarkConsumeCode(b *testing.B) {
 			}
 		}
 		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -500,7 +580,7 @@ func BenchmarkRotateRefresh(b *testing.B) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	ids := make([]string, b.N/rotationsPerGrant+1)
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(b, s, func(tx *bolt.Tx) error {
 		for i := range ids {
 			ids[i] = "g" + strconv.Itoa(i)
 			g := &store.Grant{ID: ids[i], RefreshHash: "r0", Scopes: []string{"a"}, ExpiresAt: exp}
@@ -513,9 +593,7 @@ func BenchmarkRotateRefresh(b *testing.B) {
 			}
 		}
 		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	})
 	hashes := make([]string, rotationsPerGrant+1)
 	for i := range hashes {
 		hashes[i] = "r" + strconv.Itoa(i)
@@ -528,4 +606,59 @@ func BenchmarkRotateRefresh(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchGrants opens a store holding n grants g0…g(n-1).
+func benchGrants(b *testing.B, n int) *Store {
+	s, err := Open(filepath.Join(b.TempDir(), "store.db"), &Options{SweepInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	exp := time.Now().Add(time.Hour)
+	rawUpdate(b, s, func(tx *bolt.Tx) error {
+		for i := range n {
+			g := &store.Grant{ID: "g" + strconv.Itoa(i), RefreshHash: "r0", Scopes: []string{"a"}, ExpiresAt: exp}
+			enc, err := encode(grantKind, g.ID, g)
+			if err != nil {
+				return err
+			}
+			if err := put(tx, grantKind, g.ID, enc, exp, time.Time{}, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s
+}
+
+func BenchmarkGetGrant(b *testing.B) {
+	const grants = 1000
+	s := benchGrants(b, grants)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.GetGrant(ctx, "g"+strconv.Itoa(i%grants)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetGrantParallel reads from several goroutines: readers of one
+// process share the file lock, passing the turnstile one at a time.
+func BenchmarkGetGrantParallel(b *testing.B) {
+	const grants = 1000
+	s := benchGrants(b, grants)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if _, err := s.GetGrant(ctx, "g"+strconv.Itoa(i%grants)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -1,0 +1,211 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package filestore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/frontmcp-go/frontmcp/store"
+)
+
+// holdLock takes a flock(2) lock on a descriptor of its own: to the stores of
+// this process that is exactly what another process holding the lock looks
+// like. The lock is dropped by the returned function or at cleanup.
+func holdLock(t *testing.T, path string, how int) (release func()) {
+	t.Helper()
+	f, err := os.Open(path)
+	must(t, err)
+	must(t, syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB))
+	var once sync.Once
+	release = func() { once.Do(func() { f.Close() }) }
+	t.Cleanup(release)
+	return release
+}
+
+// wantLocked fails unless err is the lock-wait timeout for path.
+func wantLocked(t *testing.T, what string, err error, path string) {
+	t.Helper()
+	if !errors.Is(err, ErrLocked) || !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("%s = %v, want ErrLocked and ErrUnavailable", what, err)
+		return
+	}
+	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "locked by another process") {
+		t.Errorf("%s: lock error %q does not name the file and the cause", what, msg)
+	}
+}
+
+func TestLockTimeout(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	tests := []struct {
+		name      string
+		turnstile bool // the lock is on the turnstile file, not the store file
+		how       int  // lock held by "another process"
+		// readsWait and writesWait: whether reads and writes must wait.
+		readsWait, writesWait bool
+	}{
+		{"HeldExclusive", false, syscall.LOCK_EX, true, true},
+		{"HeldShared", false, syscall.LOCK_SH, false, true},
+		// A writer of another process waiting for readers to finish holds
+		// the turnstile: new readers wait behind it.
+		{"TurnstileHeld", true, syscall.LOCK_EX, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "store.db")
+			s := openTest(t, path, &Options{Timeout: timeout, SweepInterval: -1})
+			ctx := t.Context()
+			must(t, s.CreateClient(ctx, &store.Client{ID: "c"}))
+			locked := path
+			if tt.turnstile {
+				locked = turnstilePath(path)
+			}
+			release := holdLock(t, locked, tt.how)
+
+			reads := map[string]error{
+				"Ping":        s.Ping(ctx),
+				"GetClient":   func() error { _, err := s.GetClient(ctx, "c"); return err }(),
+				"ListClients": func() error { _, err := s.ListClients(ctx); return err }(),
+			}
+			for name, err := range reads {
+				if tt.readsWait {
+					wantLocked(t, name, err, s.path)
+				} else if err != nil {
+					t.Errorf("%s beside a shared lock: %v", name, err)
+				}
+			}
+			writes := map[string]error{
+				"CreateClient": s.CreateClient(ctx, &store.Client{ID: "d"}),
+				"DeleteClient": s.DeleteClient(ctx, "c"),
+				"Open": func() error {
+					s, err := Open(path, &Options{Timeout: timeout})
+					if err == nil {
+						s.Close()
+					}
+					return err
+				}(),
+			}
+			for name, err := range writes {
+				if tt.writesWait {
+					wantLocked(t, name, err, s.path)
+				} else if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+
+			// Once the lock is gone, everything works and nothing of the
+			// failed writes happened.
+			release()
+			clients, err := s.ListClients(ctx)
+			must(t, err)
+			if len(clients) != 1 || clients[0].ID != "c" {
+				t.Fatalf("clients after the failed writes = %+v, want only c", clients)
+			}
+			must(t, s.CreateClient(ctx, &store.Client{ID: "d"}))
+		})
+	}
+}
+
+// TestLockWait releases the other process's lock while operations wait for
+// it: they then go ahead instead of failing.
+func TestLockWait(t *testing.T) {
+	for _, write := range []bool{false, true} {
+		t.Run("write="+strconv.FormatBool(write), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "store.db")
+			s := openTest(t, path, &Options{Timeout: time.Minute, SweepInterval: -1})
+			ctx := t.Context()
+			must(t, s.CreateClient(ctx, &store.Client{ID: "c"}))
+			waiting := make(chan struct{})
+			s.contended = func() { close(waiting) }
+			release := holdLock(t, path, syscall.LOCK_EX)
+
+			done := make(chan error, 1)
+			go func() {
+				if write {
+					done <- s.DeleteClient(ctx, "c")
+					return
+				}
+				_, err := s.GetClient(ctx, "c")
+				done <- err
+			}()
+			<-waiting
+			release()
+			if err := <-done; err != nil {
+				t.Fatalf("operation after the lock was released: %v", err)
+			}
+			_, err := s.GetClient(ctx, "c")
+			if write && !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("GetClient after the waiting delete = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// TestLockWaitCancelled ends a wait for the lock through the context.
+func TestLockWaitCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := openTest(t, path, &Options{Timeout: time.Hour, SweepInterval: -1})
+	ctx, cancel := context.WithCancel(t.Context())
+	s.contended = cancel
+	holdLock(t, path, syscall.LOCK_EX)
+	err := s.CreateClient(ctx, &store.Client{ID: "c"})
+	if !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.Canceled) || errors.Is(err, ErrLocked) {
+		t.Fatalf("CreateClient with the wait cancelled = %v, want ErrUnavailable wrapping context.Canceled", err)
+	}
+}
+
+// TestInProcessNoContention hammers one file from two Stores of this
+// process: their handles are ordered by the in-process lock, so none ever
+// finds the file lock held, which would cost a retry pause.
+func TestInProcessNoContention(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	var waits atomic.Int64
+	stores := []*Store{
+		openTest(t, path, &Options{SweepInterval: -1}),
+		openTest(t, filepath.Join(filepath.Dir(path), ".", "store.db"), &Options{SweepInterval: -1}),
+	}
+	for _, s := range stores {
+		s.contended = func() { waits.Add(1) }
+	}
+	ctx := t.Context()
+	const workers, ops = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*workers*ops)
+	for w := range workers {
+		s := stores[w%len(stores)]
+		wg.Go(func() {
+			for i := range ops {
+				id := "c-" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				errs <- s.CreateClient(ctx, &store.Client{ID: id})
+				_, err := s.GetClient(ctx, id)
+				errs <- err
+				_, err = s.ListClients(ctx)
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := waits.Load(); n != 0 {
+		t.Fatalf("%d operations found the file locked within one process", n)
+	}
+	clients, err := stores[0].ListClients(ctx)
+	must(t, err)
+	if len(clients) != workers*ops {
+		t.Fatalf("%d clients, want %d", len(clients), workers*ops)
+	}
+}
