@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "main":
 		os.Exit(cli.Main(context.Background(), os.Args[1:], nil))
+	case "serve":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		os.Exit(cli.Serve(ctx, os.Args[1:], nil))
 	case "serve-write", "serve-read":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 		defer stop()
@@ -268,5 +272,61 @@ func TestKeysRotateAndList(t *testing.T) {
 	code, stdout, _ = runMain(t, "keys", "list", "--config", cfg)
 	if code != 0 || strings.Count(stdout, "\n") != 2 || !strings.Contains(stdout, "current") {
 		t.Fatalf("keys list: exit %d\n%s", code, stdout)
+	}
+}
+
+func jwksKids(t *testing.T, base string) []string {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set struct{ Keys []struct{ Kid string } }
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return kids
+}
+
+// Two server processes started together on one file store generate exactly
+// one signing key between them, and a restarted process signs with it too:
+// tokens survive deployments and are valid on every instance.
+func TestGeneratedKeySharedAcrossProcesses(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	cfg := writeFile(t, fmt.Sprintf(`auth:
+  tokenStorage: {type: file, config: {path: %s}}
+  local:
+    users: [{username: u, passwordHash: "$2a$10$XiLohFzlMifl1batVHsHIu/dA5UwqFd/XRDCDrhioewtniQzdGwKW"}]
+`, dbPath))
+	type started struct {
+		cmd  *exec.Cmd
+		base string
+	}
+	results := make(chan started, 2)
+	for range 2 {
+		go func() {
+			cmd, _, base := startServe(t, "serve", "--config", cfg, "--port", "0")
+			results <- started{cmd, base}
+		}()
+	}
+	a, b := <-results, <-results
+	ka, kb := jwksKids(t, a.base), jwksKids(t, b.base)
+	if len(ka) != 1 || len(kb) != 1 || ka[0] != kb[0] {
+		t.Fatalf("instances publish %v and %v: want one shared key", ka, kb)
+	}
+	for _, s := range []started{a, b} {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		if err := s.cmd.Wait(); err != nil {
+			t.Fatalf("server did not stop cleanly: %v", err)
+		}
+	}
+	_, _, base := startServe(t, "serve", "--config", cfg, "--port", "0")
+	if kc := jwksKids(t, base); len(kc) != 1 || kc[0] != ka[0] {
+		t.Fatalf("after restart the JWKS is %v, want %v", kc, ka)
 	}
 }

@@ -662,3 +662,14 @@ func BenchmarkGetGrantParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestKeysConformance(t *testing.T) {
+	storetest.RunKeys(t, func(t *testing.T) store.Keys {
+		s, err := Open(filepath.Join(t.TempDir(), "store.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
