@@ -17,8 +17,11 @@ test: vet unit conformance e2e-node
 vet:
 	$(GO) vet ./...
 
+## unit: the Go tests, with the Redis servers they use (a single node, a
+## 3-master cluster and a TLS node on free loopback ports) started and
+## stopped around them by scripts/redis-test.sh.
 unit:
-	$(GO) test -race -count=1 ./...
+	bash scripts/redis-test.sh $(GO) test -race -count=1 ./...
 
 conformance:
 	bash scripts/conformance.sh --suite active

@@ -67,6 +67,7 @@
 //	    # {caFile, certFile, keyFile, serverName, insecureSkipVerify}),
 //	    # keyPrefix, url, masterName, sentinelAddrs, clusterAddrs,
 //	    # poolSize, dialTimeout, readTimeout, writeTimeout
+//	    # (keyPrefix default "frontmcp:", without braces; see docs/deployment.md)
 //	  local:
 //	    users: [{username, passwordHash, claims}]   # bcrypt or argon2id hashes
 //	    signKey, verifyKeys, keyRotationDays, maxKeys
@@ -120,7 +121,7 @@
 // # Not implemented yet
 //
 // The whole schema is defined, but these parts do not work yet: mode
-// transparent, type remote, tokenStorage.type redis, and the keys
+// transparent, type remote, and the keys
 // auth.provider, auth.expectedAudience, auth.transparent, auth.remote,
 // auth.dcr, auth.cimd, auth.vault, auth.local.signKey,
 // auth.local.verifyKeys, auth.local.keyRotationDays, auth.local.maxKeys
@@ -140,7 +141,8 @@
 // With environment production, Validate also refuses, saying why and what
 // to do: a missing auth.mode (production must choose), memory token storage,
 // a publicUrl that is not https (including the http default), Redis TLS
-// insecureSkipVerify, Redis without TLS to another host, refresh without
+// insecureSkipVerify (or skip_verify in its url), Redis without TLS to
+// another host, refresh without
 // rotation, allowDefaultPublic, dcrEnabled without the consent page (in
 // orchestrated mode), client redirect URIs other than https or http on a
 // loopback host (custom schemes), client secrets shorter than 32

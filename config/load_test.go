@@ -196,7 +196,6 @@ func TestParseErrors(t *testing.T) {
 			name: "bool and duration in redis config",
 			yaml: lines("auth:", "  tokenStorage:", "    type: redis", "    config:", "      host: localhost", "      tls: yes", "      dialTimeout: 5 seconds"),
 			want: Errors{
-				{Path: "auth.tokenStorage.type", Line: 3, Msg: "not implemented yet", Err: ErrNotImplemented},
 				{Path: "auth.tokenStorage.config.tls", Line: 6, Msg: `expected true, false or a mapping, got "yes"`, Err: ErrType},
 				{Path: "auth.tokenStorage.config.dialTimeout", Line: 7, Msg: `expected a duration (seconds as an integer, or a string like "15m"), got "5 seconds"`, Err: ErrType},
 			},
@@ -420,8 +419,6 @@ func TestNotImplemented(t *testing.T) {
 			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.provider", Line: 3}}},
 		{"type remote", lines("auth:", "  mode: orchestrated", "  type: remote", "  provider: https://idp.example", "  remote:", "    clientId: x"), nil,
 			Errors{{Path: "auth.type", Line: 3}, {Path: "auth.provider", Line: 4}, {Path: "auth.remote", Line: 5}}},
-		{"redis storage", lines("auth:", "  tokenStorage:", "    type: redis", "    config:", "      host: localhost"), nil,
-			Errors{{Path: "auth.tokenStorage.type", Line: 3}}},
 		{"local signKey", lines("auth:", "  local:", `    signKey: '{"kty":"oct","k":"c2VjcmV0"}'`), nil, Errors{{Path: "auth.local.signKey", Line: 3}}},
 		{"local signKey as a mapping", lines("auth:", "  local:", "    signKey:", "      kty: EC"), nil, Errors{{Path: "auth.local.signKey", Line: 3}}},
 		{"local verifyKeys", lines("auth:", "  local:", "    verifyKeys: [{kty: EC}]"), nil, Errors{{Path: "auth.local.verifyKeys", Line: 3}}},
@@ -475,9 +472,9 @@ func TestNotImplemented(t *testing.T) {
 
 func TestChecklistExample(t *testing.T) {
 	// The checklist's minimum production configuration: orchestrated mode
-	// with local login, refresh and consent work; Redis storage, an
-	// explicit signing key and skewSeconds are not implemented yet, and each
-	// is reported, with nothing else.
+	// with local login, Redis storage, refresh and consent work; an explicit
+	// signing key and skewSeconds are not implemented yet, and each is
+	// reported, with nothing else.
 	env := map[string]string{"REDIS_HOST": "redis.example.com", "REDIS_PASSWORD": "pw", "JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`}
 	_, err := Load("testdata/checklist.yaml", envOpts(env))
 	var got []string
@@ -485,7 +482,6 @@ func TestChecklistExample(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		"auth.tokenStorage.type: not implemented yet (line 11)",
 		"auth.local.signKey: not implemented yet (line 19)",
 		"auth.refresh.skewSeconds: not implemented yet (line 22)",
 	}
@@ -587,6 +583,51 @@ func TestParseAccepts(t *testing.T) {
 			func(c *Config) { c.Auth.TokenStorage.File.Path = "/tmp/x.db" }},
 		{"memory with empty config", lines("auth:", "  tokenStorage:", "    type: memory", "    config: {}"),
 			func(c *Config) { c.Auth.TokenStorage.Type = StorageMemory }},
+		{"redis as the checklist writes it", lines(
+			"auth:",
+			"  tokenStorage:",
+			"    type: redis",
+			"    config: {host: redis.internal, port: 6380, password: pw, db: 2, tls: true, keyPrefix: 'app:'}",
+		), func(c *Config) {
+			c.Auth.TokenStorage.Type = StorageRedis
+			c.Auth.TokenStorage.Redis = RedisStorage{Host: "redis.internal", Port: 6380, Password: "pw", DB: 2,
+				TLS: RedisTLS{Enabled: true}, KeyPrefix: "app:"}
+		}},
+		{"redis sentinel with private CA and client certificate", lines(
+			"auth:",
+			"  tokenStorage:",
+			"    type: redis",
+			"    config:",
+			"      masterName: mymaster",
+			"      sentinelAddrs: [s1.internal:26379, s2.internal:26379]",
+			"      username: frontmcp",
+			"      tls: {caFile: /etc/redis/ca.pem, certFile: /etc/redis/client.pem, keyFile: /etc/redis/client-key.pem, serverName: redis.internal}",
+			"      poolSize: 20",
+			"      dialTimeout: 2s",
+			"      readTimeout: 500ms",
+			"      writeTimeout: 1",
+		), func(c *Config) {
+			c.Auth.TokenStorage.Type = StorageRedis
+			r := &c.Auth.TokenStorage.Redis
+			r.MasterName, r.SentinelAddrs, r.Username = "mymaster", []string{"s1.internal:26379", "s2.internal:26379"}, "frontmcp"
+			r.TLS = RedisTLS{Enabled: true, CAFile: "/etc/redis/ca.pem", CertFile: "/etc/redis/client.pem",
+				KeyFile: "/etc/redis/client-key.pem", ServerName: "redis.internal"}
+			r.PoolSize, r.DialTimeout, r.ReadTimeout, r.WriteTimeout = 20, 2*time.Second, 500*time.Millisecond, time.Second
+		}},
+		{"redis cluster", lines(
+			"auth:",
+			"  tokenStorage:",
+			"    type: redis",
+			"    config: {clusterAddrs: ['10.0.0.1:6379', '10.0.0.2:6379', '10.0.0.3:6379']}",
+		), func(c *Config) {
+			c.Auth.TokenStorage.Type = StorageRedis
+			c.Auth.TokenStorage.Redis.ClusterAddrs = []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"}
+		}},
+		{"redis URL", lines("auth:", "  tokenStorage:", "    type: redis", "    config: {url: 'rediss://user:pw@redis.internal:6380/1'}"),
+			func(c *Config) {
+				c.Auth.TokenStorage.Type = StorageRedis
+				c.Auth.TokenStorage.Redis.URL = "rediss://user:pw@redis.internal:6380/1"
+			}},
 		{"aliases", lines("logging:", "  redact: &r [a.example]", "http:", "  allowedHosts: *r"),
 			func(c *Config) {
 				c.Logging.Redact = []string{"a.example"}

@@ -19,9 +19,8 @@ import (
 
 // plannedValues are enum values accepted by the schema but not implemented.
 var plannedValues = map[reflect.Type][]string{
-	reflect.TypeFor[AuthMode]():    {string(ModeTransparent)},
-	reflect.TypeFor[AuthType]():    {string(TypeRemote)},
-	reflect.TypeFor[StorageType](): {string(StorageRedis)},
+	reflect.TypeFor[AuthMode](): {string(ModeTransparent)},
+	reflect.TypeFor[AuthType](): {string(TypeRemote)},
 }
 
 // isPlannedValue reports whether v (an enum value) is not implemented yet.

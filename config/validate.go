@@ -325,6 +325,9 @@ func (v *validator) redis(r *RedisStorage) {
 	if r.Port < 1 || r.Port > 65535 {
 		v.add(base+".port", ErrValue, "must be between 1 and 65535; got %d", r.Port)
 	}
+	if strings.ContainsAny(r.KeyPrefix, "{}") {
+		v.add(base+".keyPrefix", ErrValue, "must not contain '{' or '}': braces are Redis Cluster hash tags and would put every key in one slot")
+	}
 	if r.DB < 0 {
 		v.add(base+".db", ErrValue, "must not be negative")
 	}
@@ -348,6 +351,11 @@ func (v *validator) redis(r *RedisStorage) {
 	}
 	if t.InsecureSkipVerify {
 		v.add(base+".tls.insecureSkipVerify", ErrInsecure, "is refused in production: it accepts any certificate, so anyone on the path can read the tokens; trust the server's CA with caFile instead")
+	}
+	if u, err := url.Parse(r.URL); r.URL != "" && err == nil {
+		if skip, _ := strconv.ParseBool(u.Query().Get("skip_verify")); skip {
+			v.add(base+".url", ErrInsecure, "skip_verify is refused in production: it accepts any certificate, so anyone on the path can read the tokens; trust the server's CA with tls.caFile instead")
+		}
 	}
 	tlsOn := t.Enabled || strings.HasPrefix(r.URL, "rediss://")
 	if !tlsOn && slices.ContainsFunc(hosts, func(h string) bool { return !isLoopbackHost(h) }) {

@@ -64,7 +64,13 @@ func TestValidateProduction(t *testing.T) {
 		}, Errors{
 			{Path: "auth.tokenStorage.config.tls.insecureSkipVerify", Err: ErrInsecure,
 				Msg: "is refused in production: it accepts any certificate, so anyone on the path can read the tokens; trust the server's CA with caFile instead"},
-			notImpl("auth.tokenStorage.type"),
+		}},
+		{"redis URL with skip_verify", func(c *Config) {
+			c.Auth.TokenStorage.Type = StorageRedis
+			c.Auth.TokenStorage.Redis.URL = "rediss://redis.example.com:6380/0?skip_verify=true"
+		}, Errors{
+			{Path: "auth.tokenStorage.config.url", Err: ErrInsecure,
+				Msg: "skip_verify is refused in production: it accepts any certificate, so anyone on the path can read the tokens; trust the server's CA with tls.caFile instead"},
 		}},
 		{"redis without TLS to another host", func(c *Config) {
 			c.Auth.TokenStorage.Type = StorageRedis
@@ -72,16 +78,20 @@ func TestValidateProduction(t *testing.T) {
 		}, Errors{
 			{Path: "auth.tokenStorage.config.tls", Err: ErrInsecure,
 				Msg: "must be on in production for a Redis that is not on this host: tokens cross the network; set tls: true"},
-			notImpl("auth.tokenStorage.type"),
 		}},
 		{"redis without TLS on loopback", func(c *Config) {
 			c.Auth.TokenStorage.Type = StorageRedis
 			c.Auth.TokenStorage.Redis.Host = "127.0.0.1"
-		}, Errors{notImpl("auth.tokenStorage.type")}},
+		}, nil},
+		{"redis with TLS to another host", func(c *Config) {
+			c.Auth.TokenStorage.Type = StorageRedis
+			c.Auth.TokenStorage.Redis.ClusterAddrs = []string{"redis-0.example.com:6379", "redis-1.example.com:6379"}
+			c.Auth.TokenStorage.Redis.TLS = RedisTLS{Enabled: true, CAFile: "/etc/redis/ca.pem"}
+		}, nil},
 		{"rediss URL counts as TLS", func(c *Config) {
 			c.Auth.TokenStorage.Type = StorageRedis
 			c.Auth.TokenStorage.Redis.URL = "rediss://redis.example.com:6380/0"
-		}, Errors{notImpl("auth.tokenStorage.type")}},
+		}, nil},
 		{"refresh without rotation", func(c *Config) { c.Auth.Refresh.RotateRefreshToken = false }, Errors{
 			{Path: "auth.refresh.rotateRefreshToken", Err: ErrInsecure,
 				Msg: "must be true in production: without rotation a stolen refresh token stays usable until it expires (OAuth 2.1 §4.3.1)"},
@@ -264,11 +274,17 @@ func TestValidate(t *testing.T) {
 			{Path: "auth.tokenStorage.config.masterName", Err: ErrValue, Msg: "must be set with sentinelAddrs"},
 			{Path: "auth.tokenStorage.config.port", Err: ErrValue, Msg: "must be between 1 and 65535; got 0"},
 			{Path: "auth.tokenStorage.config.tls", Err: ErrValue, Msg: "TLS settings are set but TLS is off"},
-			{Path: "auth.tokenStorage.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
 		{"redis missing address", func(c *Config) { c.Auth.TokenStorage.Type = StorageRedis }, Errors{
 			{Path: "auth.tokenStorage.config.host", Err: ErrValue, Msg: "must be set (or REDIS_HOST), or use url, sentinelAddrs or clusterAddrs"},
-			{Path: "auth.tokenStorage.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"redis key prefix with a hash tag", func(c *Config) {
+			c.Auth.TokenStorage.Type = StorageRedis
+			c.Auth.TokenStorage.Redis.Host = "localhost"
+			c.Auth.TokenStorage.Redis.KeyPrefix = "app{1}:"
+		}, Errors{
+			{Path: "auth.tokenStorage.config.keyPrefix", Err: ErrValue,
+				Msg: "must not contain '{' or '}': braces are Redis Cluster hash tags and would put every key in one slot"},
 		}},
 		{"bad keys", func(c *Config) {
 			c.Auth.Local.SignKey = json.RawMessage(`{"kty":"EC","crv":"P-256","x":"a","y":"b"}`)

@@ -1,0 +1,173 @@
+package redisstore
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+)
+
+// script is a Lua script and its SHA-1, the name EVALSHA runs it by (Redis
+// names scripts by SHA-1; nothing here relies on it for security).
+type script struct{ src, sha string }
+
+func newScript(body string) *script {
+	src := prelude + body
+	sum := sha1.Sum([]byte(src))
+	return &script{src: src, sha: hex.EncodeToString(sum[:])}
+}
+
+// The Lua scripts. Each touches the keys it is given and nothing else, and all
+// keys of one script share a hash slot, so each runs atomically on a single
+// node and on a cluster. Time is never read from Redis: the caller passes now
+// (in the stored time format, see encodeTime), so every instance and the tests
+// agree on it through the injected clock.
+//
+// A script answers with a status code, alone or as the first element of an
+// array: these are the values below.
+const (
+	statusOK       = 1
+	statusNotFound = 2
+	statusExists   = 3
+	statusReused   = 4
+	statusMismatch = 5
+)
+
+// prelude is put in front of every script: the status codes and before, which
+// compares two stored times exactly (a Lua number is a double, so the 21-digit
+// string is split into seconds and nanoseconds, each below 2^53).
+const prelude = `
+local OK, NOTFOUND, EXISTS, REUSED, MISMATCH = 1, 2, 3, 4, 5
+local function before(a, b)
+  local as, bs = tonumber(string.sub(a, 1, 12)), tonumber(string.sub(b, 1, 12))
+  if as ~= bs then return as < bs end
+  return tonumber(string.sub(a, 13)) < tonumber(string.sub(b, 13))
+end
+`
+
+// saveCodeScript stores an authorization code as a hash {d: JSON, x: expiry}
+// unless an unexpired code (used or not) holds the key.
+// KEYS[1] code key; ARGV now, JSON, expiry, TTL in ms (0: already expired,
+// store nothing).
+var saveCodeScript = newScript(`
+local x = redis.call('HGET', KEYS[1], 'x')
+if x and before(ARGV[1], x) then return EXISTS end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[4]) > 0 then
+  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return OK
+`)
+
+// consumeCodeScript redeems a code: the first call sets the used marker u and
+// returns the code; later calls return it with REUSED (RFC 6749 §4.1.2). The
+// marker lives in the code's own hash, so it expires with the code.
+// KEYS[1] code key; ARGV now.
+var consumeCodeScript = newScript(`
+local v = redis.call('HMGET', KEYS[1], 'd', 'x', 'u')
+if not v[1] or not v[2] or not before(ARGV[1], v[2]) then return {NOTFOUND} end
+if v[3] then return {REUSED, v[1]} end
+redis.call('HSET', KEYS[1], 'u', '1')
+return {OK, v[1]}
+`)
+
+// createGrantScript stores a grant unless an unexpired one (revoked or not)
+// holds the id. A grant is a hash: d is the JSON of the fields that never
+// change, x the expiry, and the fields that rotation and revocation change
+// are kept apart so that the scripts never re-encode the JSON: rh the current
+// refresh hash, ph the previous hashes (a JSON array, "" when none), rx the
+// refresh expiry and rv the revocation time ("" while active).
+// KEYS[1] grant key; ARGV now, d, x, rh, ph, rx, rv, TTL in ms.
+var createGrantScript = newScript(`
+local x = redis.call('HGET', KEYS[1], 'x')
+if x and before(ARGV[1], x) then return EXISTS end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[8]) > 0 then
+  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3], 'rh', ARGV[4], 'ph', ARGV[5], 'rx', ARGV[6], 'rv', ARGV[7])
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+end
+return OK
+`)
+
+// revokeGrantScript sets rv to now unless the grant is already revoked.
+// KEYS[1] grant key; ARGV now.
+var revokeGrantScript = newScript(`
+local v = redis.call('HMGET', KEYS[1], 'x', 'rv')
+if not v[1] or not before(ARGV[1], v[1]) then return NOTFOUND end
+if not v[2] or v[2] == '' then redis.call('HSET', KEYS[1], 'rv', ARGV[1]) end
+return OK
+`)
+
+// rotateRefreshScript is refresh-token rotation with reuse detection (RFC 9700
+// §4.14.2, RFC 6749 §6). It is a line-by-line port of store.Grant.Rotate,
+// which cannot be called from Lua; the conformance suite and a differential
+// test against the Go rule keep the two equal. The grant's expiry check that
+// Rotate leaves to its caller comes first. Lua compares strings by identity of
+// interned values, so the comparisons do not depend on where two hashes
+// differ; the loop over previous hashes looks at every entry.
+// KEYS[1] grant key; ARGV now, presented hash, next hash, next expiry ("" for
+// none), MaxPreviousHashes. Answers {OK, d, x, rh, ph, rx} or {status}.
+var rotateRefreshScript = newScript(`
+local now, presented, nextHash, nextExpiry, max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local v = redis.call('HMGET', KEYS[1], 'd', 'x', 'rh', 'ph', 'rx', 'rv')
+local x = v[2]
+if not v[1] or not x or not before(now, x) then return {NOTFOUND} end
+local rh, ph, rx, rv = v[3] or '', v[4] or '', v[5] or '', v[6] or ''
+local prev = {}
+if ph ~= '' then prev = cjson.decode(ph) end
+if presented ~= '' then
+  local found = false
+  for i = 1, #prev do
+    if prev[i] == presented then found = true end
+  end
+  if found then
+    if rv == '' then redis.call('HSET', KEYS[1], 'rv', now) end
+    return {REUSED}
+  end
+end
+if rv ~= '' or rh == '' or (rx ~= '' and not before(now, rx)) then return {NOTFOUND} end
+if presented == '' or rh ~= presented then return {MISMATCH} end
+if nextHash ~= presented then
+  prev[#prev + 1] = rh
+  local n = #prev
+  if n > max then
+    local kept = {}
+    for i = n - max + 1, n do kept[#kept + 1] = prev[i] end
+    prev = kept
+  end
+  rh = nextHash
+  ph = cjson.encode(prev)
+end
+if nextExpiry == '' or before(x, nextExpiry) then nextExpiry = x end
+redis.call('HSET', KEYS[1], 'rh', rh, 'ph', ph, 'rx', nextExpiry)
+return {OK, v[1], x, rh, ph, nextExpiry}
+`)
+
+// indexGrantScript adds a grant id to one grant index, a sorted set scored by
+// the grant's expiry in ms. GT keeps the latest expiry when an id is added
+// twice, so an entry never leaves before its grant; entries whose score has
+// passed are pruned, and the index itself expires with its last grant.
+// KEYS[1] index key; ARGV score, id, prune-below score, TTL in ms.
+var indexGrantScript = newScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return OK
+`)
+
+// createClientScript stores a client and adds its id to the client index (a
+// sorted set with every score 0, so ZRANGE orders ids bytewise).
+// KEYS[1] client key, KEYS[2] index key (same slot: tag {clients}); ARGV id, JSON.
+var createClientScript = newScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return EXISTS end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return OK
+`)
+
+// deleteClientScript removes a client and its index entry.
+// KEYS[1] client key, KEYS[2] index key; ARGV id.
+var deleteClientScript = newScript(`
+if redis.call('DEL', KEYS[1]) == 0 then return NOTFOUND end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return OK
+`)
