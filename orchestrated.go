@@ -16,6 +16,7 @@ import (
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // setupOrchestrated builds the embedded authorization server and the bearer
@@ -76,9 +77,13 @@ const keyRefreshInterval = time.Minute
 
 // signingKeys sets up the server's signing keys and keeps them fresh.
 func (s *Server) signingKeys() (*keys.Manager, error) {
-	if _, ok := s.store.(store.Keys); !ok {
+	_, canKeep := s.store.(store.Keys)
+	switch {
+	case len(s.cfg.Auth.Local.SignKey) > 0:
+		// An operator-managed key: nothing is generated or kept.
+	case !canKeep:
 		s.log.Warn("signing keys: this store cannot keep keys; a new key is generated at every start, so a restart invalidates issued access tokens")
-	} else if s.cfg.Auth.TokenStorage.Type == config.StorageMemory {
+	case s.cfg.Auth.TokenStorage.Type == config.StorageMemory:
 		s.log.Warn("signing keys: the memory store keeps the signing key only while this process runs; a restart invalidates issued access tokens")
 	}
 	km, err := NewKeyManager(context.Background(), s.cfg, s.store, s.now, s.log)
@@ -98,8 +103,26 @@ func NewKeyManager(ctx context.Context, cfg *config.Config, st store.Store, cloc
 	if !ok {
 		ks = memstore.New(nil)
 	}
+	var signKey *jose.JSONWebKey
+	if raw := cfg.Auth.Local.SignKey; len(raw) > 0 {
+		k, err := keys.ParsePrivate(raw)
+		if err != nil {
+			return nil, config.Errors{{Path: "auth.local.signKey", Err: config.ErrValue, Msg: err.Error()}}
+		}
+		signKey = &k
+	}
+	verifyKeys := make([]jose.JSONWebKey, len(cfg.Auth.Local.VerifyKeys))
+	for i, raw := range cfg.Auth.Local.VerifyKeys {
+		k, err := keys.ParseVerify(raw)
+		if err != nil {
+			return nil, config.Errors{{Path: fmt.Sprintf("auth.local.verifyKeys[%d]", i), Err: config.ErrValue, Msg: err.Error()}}
+		}
+		verifyKeys[i] = k
+	}
 	km, err := keys.NewManager(ctx, &keys.ManagerOptions{
-		Store: ks,
+		Store:      ks,
+		SignKey:    signKey,
+		VerifyKeys: verifyKeys,
 		Policy: keys.Policy{
 			RotateEvery:   time.Duration(cfg.Auth.Local.KeyRotationDays) * 24 * time.Hour,
 			PrePublish:    authserver.JWKSMaxAge + 2*keyRefreshInterval,

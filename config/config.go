@@ -206,12 +206,13 @@ type Auth struct {
 	Local Local `yaml:"local"`
 	// Provider is the identity provider (issuer) URL for transparent and
 	// remote modes. Environment fallback: IDP_PROVIDER_URL.
-	Provider string `yaml:"provider" planned:"true"`
-	// ExpectedAudience is the required "aud" of incoming access tokens.
-	// Environment fallback: IDP_EXPECTED_AUDIENCE.
-	ExpectedAudience string `yaml:"expectedAudience" planned:"true"`
+	Provider string `yaml:"provider"`
+	// ExpectedAudience is the required "aud" of incoming access tokens;
+	// required in mode transparent. Environment fallback:
+	// IDP_EXPECTED_AUDIENCE.
+	ExpectedAudience string `yaml:"expectedAudience"`
 	// Transparent configures access token verification in transparent mode.
-	Transparent Transparent `yaml:"transparent" planned:"true"`
+	Transparent Transparent `yaml:"transparent"`
 	// Remote configures the upstream identity provider in remote mode.
 	Remote Remote `yaml:"remote" planned:"true"`
 	// Refresh configures token lifetimes and refresh token rotation.
@@ -315,15 +316,15 @@ type RedisTLS struct {
 type Local struct {
 	// SignKey is the private JWK that signs access tokens, written as a JSON
 	// string or a YAML mapping. Environment fallback: JWT_SIGNING_KEY.
-	SignKey json.RawMessage `yaml:"signKey" secret:"true" planned:"true"`
+	SignKey json.RawMessage `yaml:"signKey" secret:"true"`
 	// VerifyKeys are extra public JWKs published in the JWKS and accepted for
 	// verification (keys being rotated out).
-	VerifyKeys []json.RawMessage `yaml:"verifyKeys" planned:"true"`
+	VerifyKeys []json.RawMessage `yaml:"verifyKeys"`
 	// KeyRotationDays is the signing key lifetime in days; 0 disables
 	// automatic rotation.
-	KeyRotationDays int `yaml:"keyRotationDays" planned:"true"`
+	KeyRotationDays int `yaml:"keyRotationDays"`
 	// MaxKeys is how many keys (current and retired) the JWKS keeps. Default 3.
-	MaxKeys int `yaml:"maxKeys" planned:"true"`
+	MaxKeys int `yaml:"maxKeys"`
 	// Users are the accounts of local login.
 	Users []User `yaml:"users"`
 }
@@ -344,15 +345,21 @@ type User struct {
 
 // Transparent configures verification of external access tokens.
 type Transparent struct {
-	// AdditionalIssuers are accepted "iss" values besides Provider.
+	// AdditionalIssuers are accepted "iss" values besides Provider (http(s)
+	// URLs; listed in the protected resource metadata too). Without
+	// Provider, they name the accepted issuers.
 	AdditionalIssuers []string `yaml:"additionalIssuers"`
-	// RequiredScopes must all be present in every access token.
+	// RequiredScopes must all be present in every access token; a token
+	// without them gets 403 insufficient_scope. When Auth.Scopes is set,
+	// each must be one of them.
 	RequiredScopes []string `yaml:"requiredScopes"`
 	// JWKSURI overrides the jwks_uri found by discovery.
 	JWKSURI string `yaml:"jwksUri"`
 	// JWKS is an inline JSON Web Key Set used instead of fetching one.
 	JWKS json.RawMessage `yaml:"jwks"`
-	// RequireTyp requires the "at+jwt" header type (RFC 9068 §2.1).
+	// RequireTyp requires the "at+jwt" header type (RFC 9068 §2.1) and the
+	// RFC 9068 claims. When false, tokens typed at+jwt, JWT or not typed
+	// are accepted; other types (such as ID tokens typed id_token+jwt) never.
 	RequireTyp bool `yaml:"requireTyp"`
 	// ClockLeeway is the tolerated clock skew for exp/nbf/iat. Default 30s.
 	ClockLeeway time.Duration `yaml:"clockLeeway"`
@@ -362,13 +369,16 @@ type Transparent struct {
 
 // JWKSCacheTTL bounds caching of a remote JWKS.
 type JWKSCacheTTL struct {
-	// Min is the minimum time between fetches, also on an unknown kid.
-	// Default 1m.
+	// Min is the minimum time between successful fetches, also on an
+	// unknown kid (the rate limit), and the shortest a fetched JWKS is
+	// used. Must be positive. Default 1m.
 	Min time.Duration `yaml:"min"`
-	// Max is the longest a fetched JWKS is used before refetching. Default 1h.
+	// Max is the longest a fetched JWKS is used before refetching, whatever
+	// its Cache-Control max-age says. Default 1h.
 	Max time.Duration `yaml:"max"`
 	// Stale is how long an expired JWKS is still used while the provider
-	// cannot be reached. Default 24h.
+	// cannot be reached; after it, requests fail closed (503). 0 means no
+	// stale use. Default 24h.
 	Stale time.Duration `yaml:"stale"`
 }
 

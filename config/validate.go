@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/frontmcp-go/frontmcp/keys"
 )
 
 // Validate checks the semantic rules that YAML types cannot express: ranges,
@@ -213,13 +215,25 @@ func (v *validator) auth() {
 	v.enum("auth.sessionMode", a.SessionMode, false)
 	v.storage()
 	v.local()
-	if usesProvider(v.c) && a.Provider == "" {
+	switch {
+	case a.Mode == ModeTransparent:
+		v.transparentMode()
+	case usesProvider(v.c) && a.Provider == "":
 		v.add("auth.provider", ErrValue, "must be set (or IDP_PROVIDER_URL) for mode %s", a.Mode)
+	case !usesProvider(v.c):
+		// Nothing reads these outside transparent and remote: refuse them
+		// rather than ignore them.
+		if a.Provider != "" {
+			v.add("auth.provider", ErrValue, "is only used with mode transparent (or orchestrated with type remote)")
+		}
+		if a.ExpectedAudience != "" {
+			v.add("auth.expectedAudience", ErrValue, "is only used with mode transparent (or orchestrated with type remote)")
+		}
+	}
+	if a.Mode != ModeTransparent && !equalValue(reflect.ValueOf(a.Transparent), reflect.ValueOf(Default(v.c.Environment).Auth.Transparent)) {
+		v.add("auth.transparent", ErrValue, "is only used with mode transparent")
 	}
 	v.remoteURL("auth.provider", a.Provider)
-	if v.prod && a.Mode == ModeTransparent && a.ExpectedAudience == "" {
-		v.add("auth.expectedAudience", ErrInsecure, "must be set in production (or IDP_EXPECTED_AUDIENCE): without it tokens issued for other services are accepted")
-	}
 	v.transparent()
 	v.remote()
 	v.refresh()
@@ -366,16 +380,26 @@ func (v *validator) redis(r *RedisStorage) {
 func (v *validator) local() {
 	l := &v.c.Auth.Local
 	if len(l.SignKey) > 0 {
-		v.jwk("auth.local.signKey", l.SignKey, true)
+		if _, err := keys.ParsePrivate(l.SignKey); err != nil {
+			v.add("auth.local.signKey", ErrValue, "%s", strings.TrimPrefix(err.Error(), "invalid signing key: "))
+		}
+		if l.KeyRotationDays > 0 {
+			v.add("auth.local.keyRotationDays", ErrValue, "rotates generated keys only; with signKey, rotate by hand: put the old key in verifyKeys and a new signKey")
+		}
 	}
 	for i, k := range l.VerifyKeys {
-		v.jwk(fmt.Sprintf("auth.local.verifyKeys[%d]", i), k, false)
+		if _, err := keys.ParseVerify(k); err != nil {
+			v.add(fmt.Sprintf("auth.local.verifyKeys[%d]", i), ErrValue, "%s", strings.TrimPrefix(err.Error(), "invalid signing key: "))
+		}
 	}
 	if l.KeyRotationDays < 0 {
 		v.add("auth.local.keyRotationDays", ErrValue, "must not be negative (0 turns rotation off)")
 	}
-	if l.MaxKeys < 1 {
+	switch {
+	case l.MaxKeys < 1:
 		v.add("auth.local.maxKeys", ErrValue, "must be at least 1")
+	case l.MaxKeys < 2 && l.KeyRotationDays > 0:
+		v.add("auth.local.maxKeys", ErrValue, "must be at least 2 with keyRotationDays: a rotation publishes the next key beside the current one")
 	}
 	seen := map[string]bool{}
 	for i, u := range l.Users {
@@ -471,14 +495,48 @@ func (v *validator) jwk(path string, raw json.RawMessage, private bool) {
 	}
 }
 
+// transparentMode checks what mode transparent needs: whose tokens to accept
+// (the provider, or keys given directly with the issuers named), and the
+// audience they must be for.
+func (v *validator) transparentMode() {
+	a := &v.c.Auth
+	t := &a.Transparent
+	keysGiven := t.JWKSURI != "" || len(t.JWKS) > 0
+	switch {
+	case a.Provider == "" && !keysGiven:
+		v.add("auth.provider", ErrValue, "must be set (or IDP_PROVIDER_URL) for mode transparent, unless auth.transparent.jwksUri or auth.transparent.jwks gives the provider's keys")
+	case a.Provider == "" && len(t.AdditionalIssuers) == 0:
+		v.add("auth.transparent.additionalIssuers", ErrValue, "must name the issuer of accepted tokens when auth.provider is not set")
+	}
+	if a.ExpectedAudience == "" {
+		kind := ErrValue
+		if v.prod {
+			kind = ErrInsecure
+		}
+		v.add("auth.expectedAudience", kind, "must be set (or IDP_EXPECTED_AUDIENCE) for mode transparent: only tokens whose aud contains it are accepted, so that tokens the provider issued for other services are refused")
+	}
+	if t.JWKSURI != "" && len(t.JWKS) > 0 {
+		v.add("auth.transparent.jwks", ErrValue, "must not be set together with jwksUri: the keys are either fetched or inline")
+	}
+	if t.JWKSCacheTTL.Min == 0 {
+		v.add("auth.transparent.jwksCacheTtl.min", ErrValue, "must be positive: it is the rate limit of key set fetches")
+	}
+	if t.JWKSCacheTTL.Max == 0 {
+		v.add("auth.transparent.jwksCacheTtl.max", ErrValue, "must be positive")
+	}
+}
+
 func (v *validator) transparent() {
 	t := &v.c.Auth.Transparent
 	for i, iss := range t.AdditionalIssuers {
+		p := fmt.Sprintf("auth.transparent.additionalIssuers[%d]", i)
 		if iss == "" {
-			v.add(fmt.Sprintf("auth.transparent.additionalIssuers[%d]", i), ErrValue, "must not be empty")
+			v.add(p, ErrValue, "must not be empty")
+			continue
 		}
+		v.remoteURL(p, iss)
 	}
-	v.scopes("auth.transparent.requiredScopes", t.RequiredScopes)
+	v.scopeList("auth.transparent.requiredScopes", t.RequiredScopes, len(v.c.Auth.Scopes) > 0)
 	v.remoteURL("auth.transparent.jwksUri", t.JWKSURI)
 	if len(t.JWKS) > 0 {
 		var set struct {

@@ -106,3 +106,27 @@ func Public(k jose.JSONWebKey) (jose.JSONWebKey, error) {
 	}
 	return s.PublicKey(), nil
 }
+
+// ParseVerify parses a JWK kept for verification only (auth.local.verifyKeys):
+// public or private, of a supported type and size. It returns the public half.
+func ParseVerify(data []byte) (jose.JSONWebKey, error) {
+	var k jose.JSONWebKey
+	if err := k.UnmarshalJSON(data); err != nil {
+		return jose.JSONWebKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	pub := k.Public()
+	if !pub.Valid() {
+		return jose.JSONWebKey{}, fmt.Errorf("%w: not a usable public key", ErrInvalidKey)
+	}
+	if _, err := token.NewVerifier(pub); err != nil {
+		return jose.JSONWebKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	if pub.KeyID == "" {
+		kid, err := token.Thumbprint(pub)
+		if err != nil {
+			return jose.JSONWebKey{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+		}
+		pub.KeyID = kid
+	}
+	return pub, nil
+}
