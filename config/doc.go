@@ -70,9 +70,12 @@
 //	    # (keyPrefix default "frontmcp:", without braces; see docs/deployment.md)
 //	  local:
 //	    users: [{username, passwordHash, claims}]   # bcrypt or argon2id hashes
-//	    signKey, verifyKeys, keyRotationDays, maxKeys
-//	  provider: ""
-//	  expectedAudience: ""
+//	    signKey: unset        # private JWK; unset: generated ES256 keys kept in the store
+//	    verifyKeys: []        # more JWKs published and accepted, never signing
+//	    keyRotationDays: 0    # rotate generated keys every N days; 0 = off
+//	    maxKeys: 3            # at most this many generated keys published
+//	  provider: ""            # transparent: the identity provider's issuer URL
+//	  expectedAudience: ""    # transparent: required "aud" of access tokens
 //	  transparent: {additionalIssuers, requiredScopes, jwksUri, jwks, requireTyp, clockLeeway, jwksCacheTtl: {min, max, stale}}
 //	  remote: {clientId, clientSecret, scopes, authorizationEndpoint, tokenEndpoint, subjectClaim, copyClaims}
 //	  refresh: {enabled, accessTokenTtl, refreshTokenTtl, rotateRefreshToken, skewSeconds, absoluteLifetime}
@@ -105,6 +108,36 @@
 // client_id, scope). type applies to mode orchestrated only; in the
 // effective configuration of another mode it is empty.
 //
+// Mode transparent (see docs/transparent.md) needs expectedAudience in every
+// environment, and provider unless transparent.jwksUri or transparent.jwks
+// gives the keys (then additionalIssuers names the accepted issuers; jwksUri
+// and jwks exclude each other). requiredScopes must be among auth.scopes
+// when that is set; jwksCacheTtl.min (the fetch rate limit) and max must be
+// positive, min at most max; stale 0 turns stale keys off. provider,
+// expectedAudience and the transparent section are refused in modes that do
+// not use them.
+//
+// # Signing keys
+//
+// In mode orchestrated the server signs its access tokens. Without
+// auth.local.signKey it generates an ES256 key and keeps it in the token
+// store, so a restart and every instance on the same file or Redis store
+// use the same keys (memory storage keeps them only while the process
+// runs). keyRotationDays above 0 rotates generated keys on that schedule,
+// with at most maxKeys (at least 2 then) published in the JWKS. signKey,
+// or JWT_SIGNING_KEY (or JWT_SIGNING_KEY_FILE), sets the key instead: a
+// private JWK written as a JSON string or a YAML mapping, of kty EC (P-256,
+// P-384, P-521), OKP (Ed25519) or RSA (at least 2048 bits), with an
+// optional alg that must fit it ("frontmcp keys generate" prints one). It
+// is checked at load time and a bad key is refused with the problem named:
+//
+//	auth.local.signKey: the JWK has no private part ("d"): this is a public key (line 12)
+//
+// A configured key is rotated by hand, so keyRotationDays with signKey is
+// refused: move the old key to verifyKeys (public or private JWKs,
+// published and accepted for verification, never used to sign) and set a
+// new signKey. Redacted never shows private key material.
+//
 // # Environment fallbacks
 //
 // These variables fill a key only when the file does not set it and only
@@ -120,13 +153,10 @@
 //
 // # Not implemented yet
 //
-// The whole schema is defined, but these parts do not work yet: mode
-// transparent, type remote, and the keys
-// auth.provider, auth.expectedAudience, auth.transparent, auth.remote,
-// auth.dcr, auth.cimd, auth.vault, auth.local.signKey,
-// auth.local.verifyKeys, auth.local.keyRotationDays, auth.local.maxKeys
-// and auth.refresh.skewSeconds. Such a key present in the file (even with
-// its default value) or filled by a fallback (JWT_SIGNING_KEY, IDP_*,
+// The whole schema is defined, but these parts do not work yet: type
+// remote, and the keys auth.remote, auth.dcr, auth.cimd, auth.vault and
+// auth.refresh.skewSeconds. Such a key present in the file (even with its
+// default value) or filled by a fallback (IDP_CLIENT_ID, IDP_CLIENT_SECRET,
 // VAULT_KEY), and those values, fail with
 //
 //	auth.refresh.skewSeconds: not implemented yet (line 9)

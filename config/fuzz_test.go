@@ -1,9 +1,12 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/frontmcp-go/frontmcp/keys"
 )
 
 // FuzzParse checks that Parse never panics on any input and that a config
@@ -35,6 +38,21 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// A valid signing key, and a public one beside it for verification.
+	k, err := keys.Generate("ES256", "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	priv, err := json.Marshal(k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	pub, err := json.Marshal(k.Public())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte("auth:\n  local:\n    signKey: '" + string(priv) + "'\n    verifyKeys: ['" + string(pub) + "']\n    keyRotationDays: 0\n    maxKeys: 2\n"))
+	f.Add([]byte("auth:\n  local:\n    keyRotationDays: 30\n    maxKeys: 2\n"))
 	secret := filepath.Join(f.TempDir(), "secret")
 	if err := os.WriteFile(secret, []byte("from-file\n"), 0o600); err != nil {
 		f.Fatal(err)

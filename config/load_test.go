@@ -213,10 +213,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "signKey that is not JSON",
 			yaml: lines("auth:", "  local:", "    signKey: not-json"),
-			want: Errors{
-				{Path: "auth.local.signKey", Line: 3, Msg: "not implemented yet", Err: ErrNotImplemented},
-				{Path: "auth.local.signKey", Line: 3, Msg: `expected a JSON object such as a JWK ({"kty": ...})`, Err: ErrType},
-			},
+			want: Errors{{Path: "auth.local.signKey", Line: 3, Msg: `expected a JSON object such as a JWK ({"kty": ...})`, Err: ErrType}},
 		},
 		{
 			name: "toolScopes entry that is not a list",
@@ -409,47 +406,38 @@ func TestAliasBomb(t *testing.T) {
 }
 
 func TestNotImplemented(t *testing.T) {
+	_, signKey := genKey(t, "ES256")
 	tests := []struct {
 		name string
 		yaml string
 		env  map[string]string
 		want Errors
 	}{
-		{"mode transparent", lines("auth:", "  mode: transparent", "  provider: https://idp.example"), nil,
-			Errors{{Path: "auth.mode", Line: 2}, {Path: "auth.provider", Line: 3}}},
 		{"type remote", lines("auth:", "  mode: orchestrated", "  type: remote", "  provider: https://idp.example", "  remote:", "    clientId: x"), nil,
-			Errors{{Path: "auth.type", Line: 3}, {Path: "auth.provider", Line: 4}, {Path: "auth.remote", Line: 5}}},
-		{"local signKey", lines("auth:", "  local:", `    signKey: '{"kty":"oct","k":"c2VjcmV0"}'`), nil, Errors{{Path: "auth.local.signKey", Line: 3}}},
-		{"local signKey as a mapping", lines("auth:", "  local:", "    signKey:", "      kty: EC"), nil, Errors{{Path: "auth.local.signKey", Line: 3}}},
-		{"local verifyKeys", lines("auth:", "  local:", "    verifyKeys: [{kty: EC}]"), nil, Errors{{Path: "auth.local.verifyKeys", Line: 3}}},
-		{"local keyRotationDays", lines("auth:", "  local:", "    keyRotationDays: 30"), nil, Errors{{Path: "auth.local.keyRotationDays", Line: 3}}},
-		{"local maxKeys next to users", lines("auth:", "  local:", "    users:", "      - {username: alice, passwordHash: '"+aliceBcrypt+"'}", "    maxKeys: 3"), nil,
-			Errors{{Path: "auth.local.maxKeys", Line: 5}}},
+			Errors{{Path: "auth.type", Line: 3}, {Path: "auth.remote", Line: 5}}},
+		{"remote clientSecret from a variable", lines("auth:", "  remote:", "    clientSecret: ${IDP_SECRET}"), map[string]string{"IDP_SECRET": "s"},
+			Errors{{Path: "auth.remote", Line: 2}}},
+		{"dcr as a block mapping", lines("auth:", "  dcr:", "    allowedRedirectUris:", "      - https://app.example/cb"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
+		{"cimd as a flow mapping", lines("auth:", "  cimd: {allowedDomains: [example.com]}"), nil, Errors{{Path: "auth.cimd", Line: 2}}},
+		{"vault previousKeys", lines("auth:", "  vault:", "    key: k", "    previousKeys: [old]"), nil, Errors{{Path: "auth.vault", Line: 2}}},
+		{"dcr next to dcrEnabled", lines("auth:", "  dcrEnabled: true", "  dcr:", "    maxClients: 5"), nil, Errors{{Path: "auth.dcr", Line: 3}}},
+		{"skewSeconds before other refresh keys", lines("auth:", "  refresh:", "    skewSeconds: 30", "    enabled: true"), nil,
+			Errors{{Path: "auth.refresh.skewSeconds", Line: 3}}},
 		{"refresh skewSeconds", lines("auth:", "  refresh:", "    accessTokenTtl: 900", "    skewSeconds: 30"), nil, Errors{{Path: "auth.refresh.skewSeconds", Line: 4}}},
-		{"provider", lines("auth:", "  provider: https://idp.example"), nil, Errors{{Path: "auth.provider", Line: 2}}},
-		{"expectedAudience", lines("auth:", "  expectedAudience: https://api.example"), nil, Errors{{Path: "auth.expectedAudience", Line: 2}}},
-		{"transparent", lines("auth:", "  transparent:", "    clockLeeway: 30s"), nil, Errors{{Path: "auth.transparent", Line: 2}}},
 		{"remote", lines("auth:", "  remote:", "    clientId: x"), nil, Errors{{Path: "auth.remote", Line: 2}}},
 		{"dcr", lines("auth:", "  dcr:", "    maxClients: 5"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
 		{"cimd", lines("auth:", "  cimd:", "    enabled: true"), nil, Errors{{Path: "auth.cimd", Line: 2}}},
 		{"vault", lines("auth:", "  vault:", "    key: k"), nil, Errors{{Path: "auth.vault", Line: 2}}},
 		{"present but empty", lines("auth:", "  dcr:"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
 		{"present with the default value", lines("auth:", "  refresh:", "    skewSeconds: 60"), nil, Errors{{Path: "auth.refresh.skewSeconds", Line: 3}}},
-		{"JWT_SIGNING_KEY fallback with the default mode", "",
-			map[string]string{"JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`},
-			Errors{{Path: "auth.local.signKey", Msg: "not implemented yet (set from JWT_SIGNING_KEY)"}}},
-		{"JWT_SIGNING_KEY fallback", lines("auth:", "  mode: orchestrated", "  type: local"),
-			map[string]string{"JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`},
-			Errors{{Path: "auth.local.signKey", Msg: "not implemented yet (set from JWT_SIGNING_KEY)"}}},
-		{"IDP fallbacks in transparent mode", lines("auth:", "  mode: transparent"),
-			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_EXPECTED_AUDIENCE": "https://api.example"},
-			Errors{{Path: "auth.mode", Line: 2},
-				{Path: "auth.provider", Msg: "not implemented yet (set from IDP_PROVIDER_URL)"},
-				{Path: "auth.expectedAudience", Msg: "not implemented yet (set from IDP_EXPECTED_AUDIENCE)"}}},
+		// Signing keys are implemented: neither the keys nor JWT_SIGNING_KEY
+		// are reported.
+		{"signing keys", lines("auth:", "  local:", "    signKey: '"+signKey+"'", "    verifyKeys: ['"+signKey+"']", "    maxKeys: 3"), nil, nil},
+		{"JWT_SIGNING_KEY fallback", lines("auth:", "  mode: orchestrated", "  local:", "    keyRotationDays: 0"),
+			map[string]string{"JWT_SIGNING_KEY": signKey}, nil},
 		{"remote fallbacks", lines("auth:", "  mode: orchestrated", "  type: remote"),
 			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_CLIENT_ID": "id", "IDP_CLIENT_SECRET": "s", "VAULT_KEY": "k"},
 			Errors{{Path: "auth.type", Line: 3},
-				{Path: "auth.provider", Msg: "not implemented yet (set from IDP_PROVIDER_URL)"},
 				{Path: "auth.remote.clientId", Msg: "not implemented yet (set from IDP_CLIENT_ID)"},
 				{Path: "auth.remote.clientSecret", Msg: "not implemented yet (set from IDP_CLIENT_SECRET)"},
 				{Path: "auth.vault.key", Msg: "not implemented yet (set from VAULT_KEY)"}}},
@@ -472,24 +460,36 @@ func TestNotImplemented(t *testing.T) {
 
 func TestChecklistExample(t *testing.T) {
 	// The checklist's minimum production configuration: orchestrated mode
-	// with local login, Redis storage, refresh and consent work; an explicit
-	// signing key and skewSeconds are not implemented yet, and each is
-	// reported, with nothing else.
-	env := map[string]string{"REDIS_HOST": "redis.example.com", "REDIS_PASSWORD": "pw", "JWT_SIGNING_KEY": `{"kty":"oct","k":"c2VjcmV0"}`}
+	// with local login, Redis storage, the signing key from
+	// JWT_SIGNING_KEY, refresh and consent work; skewSeconds is not
+	// implemented yet and is reported, with nothing else.
+	k, signKey := genKey(t, "ES256")
+	env := map[string]string{"REDIS_HOST": "redis.example.com", "REDIS_PASSWORD": "pw", "JWT_SIGNING_KEY": signKey}
+	errorsOf := func(err error) []string {
+		var got []string
+		for _, e := range asErrors(t, err) {
+			got = append(got, e.Error())
+		}
+		return got
+	}
 	_, err := Load("testdata/checklist.yaml", envOpts(env))
-	var got []string
-	for _, e := range asErrors(t, err) {
-		got = append(got, e.Error())
-	}
-	want := []string{
-		"auth.local.signKey: not implemented yet (line 19)",
-		"auth.refresh.skewSeconds: not implemented yet (line 22)",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	want := []string{"auth.refresh.skewSeconds: not implemented yet (line 22)"}
+	if diff := cmp.Diff(want, errorsOf(err)); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 	if !errors.Is(err, ErrNotImplemented) || errors.Is(err, ErrInsecure) {
 		t.Errorf("error kinds: %v", err)
+	}
+
+	// A public key in JWT_SIGNING_KEY is refused at the signKey line.
+	env["JWT_SIGNING_KEY"] = publicJWK(t, k)
+	_, err = Load("testdata/checklist.yaml", envOpts(env))
+	want = []string{
+		`auth.local.signKey: the JWK has no private part ("d"): this is a public key (line 19)`,
+		"auth.refresh.skewSeconds: not implemented yet (line 22)",
+	}
+	if diff := cmp.Diff(want, errorsOf(err)); diff != "" {
+		t.Errorf("public key: mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -787,11 +787,12 @@ func TestLoadOptionsDefaults(t *testing.T) {
 			wantErrs: Errors{{Path: "http.port", Msg: "must be between 1 and 65535, or 0 to pick a free port; got -1", Err: ErrValue}}},
 		{name: "planned option", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
 			wantErrs: Errors{{Path: "auth.refresh.skewSeconds", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented}}},
-		{name: "planned value", defaults: func(c *Config) { c.Auth.Mode = ModeTransparent; c.Auth.Type = "" },
+		{name: "planned value", defaults: func(c *Config) { c.Auth.Type = TypeRemote },
 			yaml: lines("http:", "  port: 8080"),
 			wantErrs: Errors{
-				{Path: "auth.mode", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented},
-				{Path: "auth.provider", Msg: "must be set (or IDP_PROVIDER_URL) for mode transparent", Err: ErrValue},
+				{Path: "auth.type", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented},
+				{Path: "auth.provider", Msg: "must be set (or IDP_PROVIDER_URL) for mode orchestrated", Err: ErrValue},
+				{Path: "auth.remote.clientId", Msg: "must be set (or IDP_CLIENT_ID) for type remote", Err: ErrValue},
 			}},
 		{name: "planned option also in the file is reported once", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
 			yaml:     lines("auth:", "  refresh:", "    skewSeconds: 30"),

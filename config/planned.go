@@ -19,7 +19,6 @@ import (
 
 // plannedValues are enum values accepted by the schema but not implemented.
 var plannedValues = map[reflect.Type][]string{
-	reflect.TypeFor[AuthMode](): {string(ModeTransparent)},
 	reflect.TypeFor[AuthType](): {string(TypeRemote)},
 }
 

@@ -21,8 +21,9 @@ import (
 // hex digits of the value's SHA-256, enough to tell whether two instances
 // hold the same secret. Private members of other JWKs (d, p, q, dp, dq, qi,
 // k, oth) are redacted the same way, and so is a Redis URL that carries a
-// password. Options that are not implemented yet are left out while they
-// hold their defaults. Durations are written as Go durations.
+// password. Options that are not implemented yet, and the auth.transparent
+// section outside mode transparent, are left out while they hold their
+// defaults. Durations are written as Go durations.
 func (c *Config) Redacted() ([]byte, error) {
 	def := Default(c.Environment)
 	eff := *c
@@ -32,6 +33,9 @@ func (c *Config) Redacted() ([]byte, error) {
 	n, err := encodeStruct(reflect.ValueOf(&eff).Elem(), reflect.ValueOf(def).Elem())
 	if err != nil {
 		return nil, err
+	}
+	if c.Auth.Mode != ModeTransparent && equalValue(reflect.ValueOf(c.Auth.Transparent), reflect.ValueOf(def.Auth.Transparent)) {
+		dropKey(n, "auth", "transparent") // another mode's defaults: noise
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -43,6 +47,21 @@ func (c *Config) Redacted() ([]byte, error) {
 		return nil, fmt.Errorf("config: encoding redacted config: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// dropKey removes the entry at the dotted path from a tree of YAML mappings.
+func dropKey(n *yaml.Node, path ...string) {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != path[0] {
+			continue
+		}
+		if len(path) == 1 {
+			n.Content = append(n.Content[:i], n.Content[i+2:]...)
+			return
+		}
+		dropKey(n.Content[i+1], path[1:]...)
+		return
+	}
 }
 
 // fingerprint is the display form of a secret.

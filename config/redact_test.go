@@ -142,6 +142,9 @@ auth:
   sessionMode: stateless
   tokenStorage:
     type: memory
+  local:
+    keyRotationDays: 0
+    maxKeys: 3
   refresh:
     enabled: true
     accessTokenTtl: 1h
@@ -179,6 +182,8 @@ func TestRedactedOrchestrated(t *testing.T) {
   tokenStorage:
     type: memory
   local:
+    keyRotationDays: 0
+    maxKeys: 3
     users:
       - username: alice
         passwordHash: '` + fingerprint(aliceBcrypt) + `'
@@ -261,6 +266,7 @@ func TestRedactedShowsChangedPlannedOptions(t *testing.T) {
 		"      host: r.example\n",
 		"      tls:\n        serverName: r.internal\n",
 		"      keyPrefix: 'frontmcp:'\n",
+		"  local:\n    keyRotationDays: 0\n    maxKeys: 3\n", // implemented: shown with their defaults
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Redacted output lacks %q:\n%s", want, out)
@@ -268,19 +274,19 @@ func TestRedactedShowsChangedPlannedOptions(t *testing.T) {
 	}
 	// Unchanged planned options, and sections holding only those, are left
 	// out.
-	for _, planned := range []string{"skewSeconds", "maxKeys", "local:", "dcr:", "cimd:", "transparent:", "remote:", "vault:", "provider:"} {
+	for _, planned := range []string{"skewSeconds", "maxClients", "dcr:", "cimd:", "transparent:", "remote:", "vault:", "provider:"} {
 		if strings.Contains(string(out), planned) {
 			t.Errorf("Redacted output shows the unchanged planned option %s:\n%s", planned, out)
 		}
 	}
 	// A changed one is shown.
 	c.Auth.Refresh.SkewSeconds = 30
-	c.Auth.Local.MaxKeys = 5
+	c.Auth.DCR.MaxClients = 5
 	out, err = c.Redacted()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"  local:\n    maxKeys: 5\n", "    skewSeconds: 30\n"} {
+	for _, want := range []string{"  dcr:\n    maxClients: 5\n", "    skewSeconds: 30\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Redacted output lacks the changed planned option %q:\n%s", want, out)
 		}

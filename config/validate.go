@@ -230,7 +230,8 @@ func (v *validator) auth() {
 			v.add("auth.expectedAudience", ErrValue, "is only used with mode transparent (or orchestrated with type remote)")
 		}
 	}
-	if a.Mode != ModeTransparent && !equalValue(reflect.ValueOf(a.Transparent), reflect.ValueOf(Default(v.c.Environment).Auth.Transparent)) {
+	if _, inFile := v.c.lines["auth.transparent"]; a.Mode != ModeTransparent &&
+		(inFile || !equalValue(reflect.ValueOf(a.Transparent), reflect.ValueOf(Default(v.c.Environment).Auth.Transparent))) {
 		v.add("auth.transparent", ErrValue, "is only used with mode transparent")
 	}
 	v.remoteURL("auth.provider", a.Provider)

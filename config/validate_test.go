@@ -36,9 +36,6 @@ func validOrchestratedProduction() *Config {
 }
 
 func TestValidateProduction(t *testing.T) {
-	notImpl := func(path string) *Error {
-		return &Error{Path: path, Msg: "not implemented yet", Err: ErrNotImplemented}
-	}
 	tests := []struct {
 		name   string
 		modify func(c *Config)
@@ -104,11 +101,19 @@ func TestValidateProduction(t *testing.T) {
 			c.Auth.Mode = ModeTransparent
 			c.Auth.Provider = "http://idp.example"
 		}, Errors{
-			{Path: "auth.provider", Err: ErrInsecure, Msg: "must use https in production"},
 			{Path: "auth.expectedAudience", Err: ErrInsecure,
-				Msg: "must be set in production (or IDP_EXPECTED_AUDIENCE): without it tokens issued for other services are accepted"},
-			notImpl("auth.mode"),
-			notImpl("auth.provider"),
+				Msg: "must be set (or IDP_EXPECTED_AUDIENCE) for mode transparent: only tokens whose aud contains it are accepted, so that tokens the provider issued for other services are refused"},
+			{Path: "auth.provider", Err: ErrInsecure, Msg: "must use https in production"},
+		}},
+		{"transparent over http", func(c *Config) {
+			c.Auth.Mode = ModeTransparent
+			c.Auth.Provider = "https://idp.example"
+			c.Auth.ExpectedAudience = "https://mcp.example.com/mcp"
+			c.Auth.Transparent.JWKSURI = "http://idp.example/keys"
+			c.Auth.Transparent.AdditionalIssuers = []string{"http://old.idp.example"}
+		}, Errors{
+			{Path: "auth.transparent.additionalIssuers[0]", Err: ErrInsecure, Msg: "must use https in production"},
+			{Path: "auth.transparent.jwksUri", Err: ErrInsecure, Msg: "must use https in production"},
 		}},
 	}
 	for _, tt := range tests {
@@ -179,7 +184,6 @@ func TestValidateOrchestratedProduction(t *testing.T) {
 			{Path: "auth.provider", Err: ErrInsecure, Msg: "must use https in production"},
 			{Path: "auth.remote.clientId", Err: ErrValue, Msg: "must be set (or IDP_CLIENT_ID) for type remote"},
 			{Path: "auth.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
-			{Path: "auth.provider", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
 	}
 	for _, tt := range tests {
@@ -250,12 +254,12 @@ func TestValidate(t *testing.T) {
 		{"unknown type", func(c *Config) { c.Auth.Type = "ldap" }, Errors{
 			{Path: "auth.type", Err: ErrValue, Msg: `invalid value "ldap" (allowed: local, remote)`},
 		}},
-		{"mode transparent", func(c *Config) {
-			c.Auth.Mode, c.Auth.Type = ModeTransparent, ""
-			c.Auth.Provider = "https://idp.example"
+		{"mode transparent", transparentMode, nil},
+		{"mode transparent without audience", func(c *Config) {
+			transparentMode(c)
+			c.Auth.ExpectedAudience = ""
 		}, Errors{
-			{Path: "auth.mode", Err: ErrNotImplemented, Msg: "not implemented yet"},
-			{Path: "auth.provider", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.expectedAudience", Err: ErrValue, Msg: "must be set (or IDP_EXPECTED_AUDIENCE) for mode transparent: only tokens whose aud contains it are accepted, so that tokens the provider issued for other services are refused"},
 		}},
 		{"empty file path", func(c *Config) { c.Auth.TokenStorage.File.Path = "" }, Errors{{Path: "auth.tokenStorage.config.path", Err: ErrValue, Msg: "must not be empty"}}},
 		{"redis settings with file storage", func(c *Config) { c.Auth.TokenStorage.Redis.Host = "r.example" }, Errors{{Path: "auth.tokenStorage.config", Err: ErrValue, Msg: "redis settings are set but type is file"}}},
@@ -290,19 +294,24 @@ func TestValidate(t *testing.T) {
 			c.Auth.Local.SignKey = json.RawMessage(`{"kty":"EC","crv":"P-256","x":"a","y":"b"}`)
 			c.Auth.Local.VerifyKeys = []json.RawMessage{json.RawMessage(`{"use":"sig"}`)}
 		}, Errors{
-			{Path: "auth.local.signKey", Err: ErrValue, Msg: `must be a private key: the JWK has no "d" member`},
-			{Path: "auth.local.verifyKeys[0]", Err: ErrValue, Msg: `must be a JWK with a "kty" member (RFC 7517 §4.1)`},
-			{Path: "auth.local.signKey", Err: ErrNotImplemented, Msg: "not implemented yet"},
-			{Path: "auth.local.verifyKeys", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.local.signKey", Err: ErrValue, Msg: `the JWK has no private part ("d"): this is a public key`},
+			{Path: "auth.local.verifyKeys[0]", Err: ErrValue, Msg: "go-jose/go-jose: missing json web key type"},
 		}},
-		{"planned key settings", func(c *Config) {
+		{"key rotation beside a planned setting", func(c *Config) {
 			c.Auth.Local.KeyRotationDays = 30
 			c.Auth.Local.MaxKeys = 5
 			c.Auth.Refresh.SkewSeconds = 30
 		}, Errors{
-			{Path: "auth.local.keyRotationDays", Err: ErrNotImplemented, Msg: "not implemented yet"},
-			{Path: "auth.local.maxKeys", Err: ErrNotImplemented, Msg: "not implemented yet"},
 			{Path: "auth.refresh.skewSeconds", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"key rotation with signKey and one key", func(c *Config) {
+			_, raw := genKey(t, "ES256")
+			c.Auth.Local.SignKey = json.RawMessage(raw)
+			c.Auth.Local.KeyRotationDays = 30
+			c.Auth.Local.MaxKeys = 1
+		}, Errors{
+			{Path: "auth.local.keyRotationDays", Err: ErrValue, Msg: "rotates generated keys only; with signKey, rotate by hand: put the old key in verifyKeys and a new signKey"},
+			{Path: "auth.local.maxKeys", Err: ErrValue, Msg: "must be at least 2 with keyRotationDays: a rotation publishes the next key beside the current one"},
 		}},
 		{"users", func(c *Config) {
 			c.Auth.Local.Users = []User{
@@ -389,6 +398,7 @@ func TestValidate(t *testing.T) {
 		}},
 		{"refresh TTL unused when refresh is off", func(c *Config) { c.Auth.Refresh.Enabled, c.Auth.Refresh.RefreshTokenTTL = false, 0 }, nil},
 		{"durations", func(c *Config) {
+			transparentMode(c)
 			c.Auth.Refresh.AccessTokenTTL = 0
 			c.Auth.Transparent.ClockLeeway = time.Hour
 			c.Auth.Transparent.JWKSCacheTTL.Min = 2 * time.Hour
@@ -396,11 +406,15 @@ func TestValidate(t *testing.T) {
 			{Path: "auth.transparent.clockLeeway", Err: ErrValue, Msg: "must be between 0 and 5m; a larger leeway keeps expired tokens valid"},
 			{Path: "auth.transparent.jwksCacheTtl.min", Err: ErrValue, Msg: "must not exceed max"},
 			{Path: "auth.refresh.accessTokenTtl", Err: ErrValue, Msg: "must be positive"},
-			{Path: "auth.transparent", Err: ErrNotImplemented, Msg: "not implemented yet"},
 		}},
-		{"inline JWKS", func(c *Config) { c.Auth.Transparent.JWKS = json.RawMessage(`{"kty":"RSA"}`) }, Errors{
+		{"inline JWKS", func(c *Config) {
+			transparentMode(c)
+			c.Auth.Transparent.JWKS = json.RawMessage(`{"kty":"RSA"}`)
+		}, Errors{
 			{Path: "auth.transparent.jwks", Err: ErrValue, Msg: `must be a JWK Set: {"keys": [...]} (RFC 7517 §5)`},
-			{Path: "auth.transparent", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"transparent settings in another mode", func(c *Config) { c.Auth.Transparent.ClockLeeway = time.Minute }, Errors{
+			{Path: "auth.transparent", Err: ErrValue, Msg: "is only used with mode transparent"},
 		}},
 		{"empty slices equal the nil defaults", func(c *Config) {
 			c.Auth.Local.VerifyKeys = []json.RawMessage{}
