@@ -1,7 +1,7 @@
 # frontmcp-go — build and test entry points. `make test` is the whole test suite.
 GO ?= go
 
-.PHONY: all build test vet unit conformance e2e-node fuzz run clean
+.PHONY: all build test vet unit conformance e2e-node e2e-transparent fuzz run clean
 
 all: build
 
@@ -11,8 +11,9 @@ build:
 ## test: everything CI runs — vet, unit and integration tests with the race
 ## detector (Go end-to-end OAuth flows included), the MCP conformance suite
 ## against examples/everything, and the Node end-to-end tests (official
-## TypeScript SDK client, headless Chromium on the login and consent pages).
-test: vet unit conformance e2e-node
+## TypeScript SDK client, headless Chromium on the login and consent pages,
+## transparent mode against oidc-provider).
+test: vet unit conformance e2e-node e2e-transparent
 
 vet:
 	$(GO) vet ./...
@@ -28,6 +29,11 @@ conformance:
 
 e2e-node:
 	bash scripts/e2e-node.sh
+
+## e2e-transparent: transparent mode against a real identity provider
+## (oidc-provider, Node) and the official TypeScript SDK client.
+e2e-transparent:
+	bash scripts/e2e-transparent.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s).
 FUZZTIME ?= 10s

@@ -257,6 +257,12 @@ func (s *Server) routes(opts *Options) (http.Handler, error) {
 			return nil, err
 		}
 		mcpHandler = s.bearer.Wrap(streamable)
+	case config.ModeTransparent:
+		h, err := s.setupTransparent(mux, streamable)
+		if err != nil {
+			return nil, err
+		}
+		mcpHandler = h
 	default:
 		return nil, fmt.Errorf("frontmcp: auth.mode %q: not implemented yet", s.cfg.Auth.Mode)
 	}

@@ -68,7 +68,13 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return s.setupResource(mux, []string{cfg.BaseURL()}, lv)
+	// Verified tokens are cached (by SHA-256); the grant and key checks
+	// still run on every hit, so revocation bites at once.
+	cv, err := resource.NewCachedVerifier(lv, &resource.CacheOptions{Clock: s.now})
+	if err != nil {
+		return err
+	}
+	return s.setupResource(mux, []string{cfg.BaseURL()}, cv)
 }
 
 // keyRefreshInterval is how often a server reloads the shared key set; the

@@ -3,11 +3,14 @@ package keys
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/frontmcp-go/frontmcp/store/filestore"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
 	jose "github.com/go-jose/go-jose/v4"
@@ -128,5 +131,49 @@ func TestManagerConfiguredKey(t *testing.T) {
 		if strings.Contains(jwks, member) {
 			t.Fatalf("JWKS has private member %s", member)
 		}
+	}
+}
+
+// Two instances with their own handles on one file store (as two processes
+// have) reach the rotation at the same moment: the compare-and-swap lets
+// exactly one of them add the next key, and both then sign with it.
+func TestManagerRotatesOnceOnSharedFileStore(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var managers []*Manager
+	for range 2 {
+		st, err := filestore.Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		m, err := NewManager(ctx, &ManagerOptions{Store: st, Policy: testPolicy, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		managers = append(managers, m)
+	}
+	now = now.Add(testPolicy.RotateEvery - testPolicy.PrePublish)
+	var wg sync.WaitGroup
+	for _, m := range managers {
+		wg.Go(func() {
+			if err := m.Refresh(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, m := range managers {
+		m.Refresh(ctx) // the loser of the race loads the winner's set
+	}
+	infos := managers[0].List()
+	if len(infos) != 2 {
+		t.Fatalf("keys after a simultaneous rotation: %+v; want current + one next", infos)
+	}
+	now = now.Add(testPolicy.PrePublish)
+	if a, b := managers[0].Signer().KeyID(), managers[1].Signer().KeyID(); a != b || a != infos[1].ID {
+		t.Fatalf("instances sign with %s and %s, want the new key %s", a, b, infos[1].ID)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,18 @@ type VerifyOptions struct {
 	// at+jwt, the RFC 9068 §2.2 claims sub, client_id, iat and jti must be
 	// present; iss, aud and exp are always required.
 	SkipTyp bool
+	// AcceptTyp, when non-empty (and SkipTyp is false), replaces RequireTyp
+	// with a list: "typ" must match one of these values (compared as
+	// RequireTyp is), and an empty string in the list accepts a token
+	// without "typ". It lets a resource server take the access tokens of an
+	// issuer that types them "JWT" or not at all while still refusing JWTs
+	// explicitly typed for another purpose, such as "id_token+jwt" or
+	// "logout+jwt" (RFC 8725 §3.11). The RFC 9068 §2.2 claims are required
+	// when the token's own typ is at+jwt.
+	AcceptTyp []string
+	// AdditionalIssuers are further exact "iss" values accepted besides
+	// Issuer, for an identity provider known under several issuer URLs.
+	AdditionalIssuers []string
 }
 
 // Verifier checks JWT access tokens against a fixed set of public keys. Keys
@@ -51,7 +64,12 @@ type VerifyOptions struct {
 type Verifier struct {
 	byKID  map[string]*verifyKey
 	single *verifyKey // the only key, for tokens without "kid"
-	algs   []jose.SignatureAlgorithm
+}
+
+// supportedAlgs are the algorithms any key may verify (see keyAlgorithms).
+var supportedAlgs = []jose.SignatureAlgorithm{
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
+	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
 }
 
 type verifyKey struct {
@@ -66,7 +84,6 @@ type verifyKey struct {
 // without "kid" is accepted only when the set has exactly one key.
 func NewVerifier(keys ...jose.JSONWebKey) (*Verifier, error) {
 	v := &Verifier{byKID: make(map[string]*verifyKey, len(keys))}
-	seen := map[jose.SignatureAlgorithm]bool{}
 	for _, k := range keys {
 		if k.Use == "enc" {
 			continue
@@ -85,12 +102,6 @@ func NewVerifier(keys ...jose.JSONWebKey) (*Verifier, error) {
 		vk := &verifyKey{key: pub, algs: algs}
 		v.byKID[k.KeyID] = vk
 		v.single = vk
-		for _, a := range algs {
-			if !seen[a] {
-				seen[a] = true
-				v.algs = append(v.algs, a)
-			}
-		}
 	}
 	if len(v.byKID) != 1 {
 		v.single = nil
@@ -108,71 +119,135 @@ func NewVerifier(keys ...jose.JSONWebKey) (*Verifier, error) {
 //
 // Checks (RFC 9068 §4, RFC 7519 §7.2): compact JWS syntax; "alg" allowed
 // for the key named by "kid"; "typ" (see [VerifyOptions]); signature;
-// required claims; "iss" equal to want.Issuer; want.Audience among "aud";
+// required claims; "iss" equal to want.Issuer or one of
+// want.AdditionalIssuers; want.Audience among "aud";
 // now < exp + leeway; nbf - leeway <= now; iat - leeway <= now.
 func (v *Verifier) Verify(raw string, want VerifyOptions) (*Claims, error) {
+	c, _, err := v.VerifyKeyID(raw, want)
+	return c, err
+}
+
+// VerifyKeyID is [Verifier.Verify] that also returns the key id ("kid"
+// header) of the key that verified the token: "" when a single-key set
+// verified a token without "kid". A caller that caches the outcome can check
+// with [Verifier.HasKey] that a later key set still holds that key.
+func (v *Verifier) VerifyKeyID(raw string, want VerifyOptions) (*Claims, string, error) {
 	if want.Issuer == "" {
-		return nil, fmt.Errorf("%w: VerifyOptions.Issuer is empty", ErrIssuer)
+		return nil, "", fmt.Errorf("%w: VerifyOptions.Issuer is empty", ErrIssuer)
 	}
 	if want.Audience == "" {
-		return nil, fmt.Errorf("%w: VerifyOptions.Audience is empty", ErrAudience)
+		return nil, "", fmt.Errorf("%w: VerifyOptions.Audience is empty", ErrAudience)
 	}
 	if err := checkCompact(raw); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	jws, err := jose.ParseSignedCompact(raw, v.algs)
+	// Parse with every supported asymmetric algorithm, not only those of
+	// this key set: a token from a key this set does not hold yet must
+	// yield ErrUnknownKey (which a caller answers by refetching its keys),
+	// even when the new key uses another algorithm. The algorithm is then
+	// checked against the key the kid names. "none" and HMAC fail here.
+	jws, err := jose.ParseSignedCompact(raw, supportedAlgs)
 	if err != nil {
 		var algErr *jose.ErrUnexpectedSignatureAlgorithm
 		if errors.As(err, &algErr) {
-			return nil, fmt.Errorf("%w: %q", ErrAlgorithm, algErr.Got)
+			return nil, "", fmt.Errorf("%w: %q", ErrAlgorithm, algErr.Got)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: expected one signature", ErrMalformed)
+		return nil, "", fmt.Errorf("%w: expected one signature", ErrMalformed)
 	}
 	h := jws.Signatures[0].Header
 	if _, ok := h.ExtraHeaders["crit"]; ok {
-		return nil, fmt.Errorf("%w: crit header is not supported", ErrMalformed)
+		return nil, "", fmt.Errorf("%w: crit header is not supported", ErrMalformed)
 	}
 	if _, ok := h.ExtraHeaders["b64"]; ok {
-		return nil, fmt.Errorf("%w: b64 header is not supported", ErrMalformed)
+		return nil, "", fmt.Errorf("%w: b64 header is not supported", ErrMalformed)
 	}
-	atJWT := false
-	if !want.SkipTyp {
-		required := want.RequireTyp
-		if required == "" {
-			required = TypAccessToken
-		}
-		typ, _ := h.ExtraHeaders["typ"].(string)
-		if !sameMediaType(typ, required) {
-			return nil, fmt.Errorf("%w: typ %q, want %q", ErrType, typ, required)
-		}
-		atJWT = sameMediaType(required, TypAccessToken)
+	atJWT, err := checkTyp(h.ExtraHeaders, &want)
+	if err != nil {
+		return nil, "", err
 	}
-	vk := v.byKID[h.KeyID]
-	if vk == nil && h.KeyID == "" {
-		vk = v.single
-	}
+	vk := v.lookup(h.KeyID)
 	if vk == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownKey, h.KeyID)
+		return nil, "", fmt.Errorf("%w: %q", ErrUnknownKey, h.KeyID)
 	}
 	alg := jose.SignatureAlgorithm(h.Algorithm)
 	if !containsAlg(vk.algs, alg) {
-		return nil, fmt.Errorf("%w: %q does not fit key %q", ErrAlgorithm, h.Algorithm, h.KeyID)
+		return nil, "", fmt.Errorf("%w: %q does not fit key %q", ErrAlgorithm, h.Algorithm, h.KeyID)
 	}
 	payload, err := jws.Verify(vk.key)
 	if err != nil {
-		return nil, ErrSignature
+		return nil, "", ErrSignature
 	}
 	c := new(Claims)
 	if err := c.UnmarshalJSON(payload); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := checkClaims(c, &want, atJWT); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return c, nil
+	return c, h.KeyID, nil
+}
+
+// HasKey reports whether v verifies tokens whose "kid" header is kid; ""
+// stands for a token without "kid", which only a single-key set verifies.
+func (v *Verifier) HasKey(kid string) bool {
+	return v.lookup(kid) != nil
+}
+
+// SameKey reports whether v and w verify tokens naming kid ("" for no kid,
+// as in [Verifier.HasKey]) with the same public key and the same algorithms,
+// so that a token one of them accepted the other accepts too. A cache of
+// verified tokens uses it to keep an entry across a key set refresh that
+// still publishes the token's key.
+func (v *Verifier) SameKey(w *Verifier, kid string) bool {
+	a, b := v.lookup(kid), w.lookup(kid)
+	if a == nil || b == nil {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	eq, ok := a.key.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b.key) && slices.Equal(a.algs, b.algs)
+}
+
+// lookup returns the key that verifies a token naming kid.
+func (v *Verifier) lookup(kid string) *verifyKey {
+	if vk := v.byKID[kid]; vk != nil || kid != "" {
+		return vk
+	}
+	return v.single
+}
+
+// checkTyp applies the "typ" rules of want (RFC 9068 §4, RFC 8725 §3.11) to
+// the protected header and reports whether the RFC 9068 §2.2 claims are
+// required.
+func checkTyp(headers map[jose.HeaderKey]any, want *VerifyOptions) (atJWT bool, err error) {
+	if want.SkipTyp {
+		return false, nil
+	}
+	rawTyp, present := headers["typ"]
+	typ, _ := rawTyp.(string)
+	if len(want.AcceptTyp) > 0 {
+		for _, accepted := range want.AcceptTyp {
+			// Only an absent header counts as "no typ"; an empty or
+			// non-string value is malformed and matches nothing.
+			if (accepted == "" && !present) || sameMediaType(typ, accepted) {
+				return sameMediaType(typ, TypAccessToken), nil
+			}
+		}
+		return false, fmt.Errorf("%w: typ %q, want one of %q", ErrType, typ, want.AcceptTyp)
+	}
+	required := want.RequireTyp
+	if required == "" {
+		required = TypAccessToken
+	}
+	if !sameMediaType(typ, required) {
+		return false, fmt.Errorf("%w: typ %q, want %q", ErrType, typ, required)
+	}
+	return sameMediaType(required, TypAccessToken), nil
 }
 
 func checkClaims(c *Claims, want *VerifyOptions, atJWT bool) error {
@@ -196,7 +271,7 @@ func checkClaims(c *Claims, want *VerifyOptions, atJWT bool) error {
 			return fmt.Errorf("%w: jti", ErrMissingClaim)
 		}
 	}
-	if c.Issuer != want.Issuer {
+	if c.Issuer != want.Issuer && !slices.Contains(want.AdditionalIssuers, c.Issuer) {
 		return fmt.Errorf("%w: %q", ErrIssuer, c.Issuer)
 	}
 	if !c.HasAudience(want.Audience) {
