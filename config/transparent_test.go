@@ -112,6 +112,21 @@ func TestValidateTransparentProduction(t *testing.T) {
 	}
 }
 
+// Transparent mode stores nothing, so production accepts the memory store
+// there (and still refuses it in orchestrated mode).
+func TestTransparentProductionMemoryStore(t *testing.T) {
+	c := validProduction()
+	transparentMode(c)
+	c.Auth.TokenStorage.Type = StorageMemory
+	if err := c.Validate(); err != nil {
+		t.Fatalf("transparent production with memory storage: %v", err)
+	}
+	c.Auth.Mode, c.Auth.Provider, c.Auth.ExpectedAudience = ModeOrchestrated, "", ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "memory storage is refused in production") {
+		t.Fatalf("orchestrated production with memory storage: %v", err)
+	}
+}
+
 // TestLoadTransparent loads a transparent-mode file with the IDP_*
 // fallbacks, and checks that a transparent section in another mode is
 // refused even when it repeats the defaults.

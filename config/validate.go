@@ -275,7 +275,8 @@ func (v *validator) storage() {
 	def := Default(v.c.Environment).Auth.TokenStorage
 	switch ts.Type {
 	case StorageMemory:
-		if v.prod {
+		// Transparent mode keeps nothing in the store: memory is fine there.
+		if v.prod && v.c.Auth.Mode != ModeTransparent {
 			v.add("auth.tokenStorage.type", ErrInsecure, "memory storage is refused in production: it loses every token and session on restart and cannot be shared between instances; use file or redis")
 		}
 	case StorageFile:
