@@ -1,7 +1,7 @@
 # frontmcp-go — build and test entry points. `make test` is the whole test suite.
 GO ?= go
 
-.PHONY: all build test vet unit conformance e2e-node e2e-transparent fuzz run clean
+.PHONY: all build test vet unit conformance e2e-node e2e-transparent bench bench-smoke fuzz run clean
 
 all: build
 
@@ -12,8 +12,9 @@ build:
 ## detector (Go end-to-end OAuth flows included), the MCP conformance suite
 ## against examples/everything, and the Node end-to-end tests (official
 ## TypeScript SDK client, headless Chromium on the login and consent pages,
-## transparent mode against oidc-provider).
-test: vet unit conformance e2e-node e2e-transparent
+## transparent mode against oidc-provider), and a short run of the benchmark
+## harness so that it keeps working.
+test: vet unit conformance e2e-node e2e-transparent bench-smoke
 
 vet:
 	$(GO) vet ./...
@@ -34,6 +35,18 @@ e2e-node:
 ## (oidc-provider, Node) and the official TypeScript SDK client.
 e2e-transparent:
 	bash scripts/e2e-transparent.sh
+
+## bench: frontmcp serve processes on loopback: token endpoint and MCP
+## tools/call per store, crypto costs, targets (docs/benchmarks.md). About
+## 7–8 minutes. BENCHFLAGS passes flags.
+BENCHFLAGS ?=
+bench:
+	$(GO) run ./bench/cmd/frontmcp-bench $(BENCHFLAGS)
+
+## bench-smoke: memory store, concurrency 1 and 4, ~2 s of load; exits 1 if
+## any request fails.
+bench-smoke:
+	$(GO) run ./bench/cmd/frontmcp-bench -smoke
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s).
 FUZZTIME ?= 10s
