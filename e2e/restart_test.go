@@ -115,4 +115,3 @@ func mcpStatus(t *testing.T, mcpURL, accessToken string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
-
