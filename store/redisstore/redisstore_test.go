@@ -942,55 +942,9 @@ func benchStore(b *testing.B) *Store {
 	return s
 }
 
-func BenchmarkConsumeCode(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	exp := time.Now().Add(time.Hour)
-	hashes := make([]string, b.N)
-	for i := range hashes {
-		hashes[i] = "code-" + strconv.Itoa(i)
-		if err := s.SaveCode(ctx, &store.AuthCode{Hash: hashes[i], GrantID: "g", Scopes: []string{"a"}, ExpiresAt: exp}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := s.ConsumeCode(ctx, hashes[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkConsumeCode(b *testing.B) { storetest.BenchConsumeCode(b, benchStore(b)) }
 
-// rotationsPerGrant bounds PreviousHashes in BenchmarkRotateRefresh so each
-// iteration costs the same.
-const rotationsPerGrant = 8
-
-func BenchmarkRotateRefresh(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	exp := time.Now().Add(time.Hour)
-	ids := make([]string, b.N/rotationsPerGrant+1)
-	for i := range ids {
-		ids[i] = "g" + strconv.Itoa(i)
-		g := &store.Grant{ID: ids[i], RefreshHash: "r0", Scopes: []string{"a"}, ExpiresAt: exp}
-		if err := s.CreateGrant(ctx, g); err != nil {
-			b.Fatal(err)
-		}
-	}
-	hashes := make([]string, rotationsPerGrant+1)
-	for i := range hashes {
-		hashes[i] = "r" + strconv.Itoa(i)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		step := i % rotationsPerGrant
-		if _, err := s.RotateRefresh(ctx, ids[i/rotationsPerGrant], hashes[step], hashes[step+1], exp); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkRotateRefresh(b *testing.B) { storetest.BenchRotateRefresh(b, benchStore(b)) }
 
 // aclRules are the permissions docs/deployment.md gives a dedicated Redis
 // user; a cluster also needs aclClusterRules.
