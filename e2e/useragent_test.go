@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontmcp-go/frontmcp/internal/htmlform"
 )
 
 // userAgent plays the user's browser during an authorization request: it
@@ -110,13 +111,13 @@ func (ua *userAgent) authorize(ctx context.Context, authURL, redirectURI string)
 				return nil, err
 			}
 		case resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html"):
-			forms, err := parseForms(strings.NewReader(string(body)))
+			forms, err := htmlform.Parse(strings.NewReader(string(body)))
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", req.Method, req.URL, err)
 			}
-			var f *htmlForm
+			var f *htmlform.Form
 			var extra url.Values
-			if f = findForm(forms, func(f *htmlForm) bool { return f.Inputs["password"] == "password" }); f != nil {
+			if f = htmlform.Find(forms, func(f *htmlform.Form) bool { return f.Inputs["password"] == "password" }); f != nil {
 				st.Page = "login"
 				if loginSubmitted {
 					ua.trace = append(ua.trace, st)
@@ -124,7 +125,7 @@ func (ua *userAgent) authorize(ctx context.Context, authURL, redirectURI string)
 				}
 				loginSubmitted = true
 				extra = url.Values{"username": {ua.username}, "password": {ua.password}}
-			} else if f = findForm(forms, func(f *htmlForm) bool { return f.hasButton("consent", ua.consent) }); f != nil {
+			} else if f = htmlform.Find(forms, func(f *htmlform.Form) bool { return f.HasButton("consent", ua.consent) }); f != nil {
 				st.Page = "consent"
 				extra = url.Values{"consent": {ua.consent}}
 			} else {
@@ -132,7 +133,7 @@ func (ua *userAgent) authorize(ctx context.Context, authURL, redirectURI string)
 				return nil, fmt.Errorf("%s %s: a page with neither a login nor a consent form: %.500s", req.Method, req.URL, body)
 			}
 			ua.trace = append(ua.trace, st)
-			if req, err = f.submit(ctx, req.URL, extra); err != nil {
+			if req, err = f.Submit(ctx, req.URL, extra); err != nil {
 				return nil, err
 			}
 		default:
@@ -152,139 +153,4 @@ func (ua *userAgent) pages() []string {
 		}
 	}
 	return p
-}
-
-// htmlForm is a form of an HTML page: where it goes, its fields with their
-// initial values, and its submit buttons.
-type htmlForm struct {
-	Method  string
-	Action  string
-	Values  url.Values        // name → value of inputs that submit a value as rendered (hidden, text, …)
-	Inputs  map[string]string // name → input type, for every named input
-	Buttons []formButton
-}
-
-type formButton struct{ Name, Value string }
-
-func (f *htmlForm) hasButton(name, value string) bool {
-	for _, b := range f.Buttons {
-		if b.Name == name && b.Value == value {
-			return true
-		}
-	}
-	return false
-}
-
-// submit builds the request a browser sends for f, with extra overriding the
-// rendered values (HTML §4.10.21: form submission, urlencoded).
-func (f *htmlForm) submit(ctx context.Context, page *url.URL, extra url.Values) (*http.Request, error) {
-	action, err := page.Parse(f.Action)
-	if err != nil {
-		return nil, fmt.Errorf("form action %q: %v", f.Action, err)
-	}
-	action.Fragment = ""
-	vals := url.Values{}
-	for k, v := range f.Values {
-		vals[k] = v
-	}
-	for k, v := range extra {
-		vals[k] = v
-	}
-	if strings.EqualFold(f.Method, http.MethodPost) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(vals.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		// Browsers send the page's origin with a form POST; a CSRF defence
-		// may check it.
-		req.Header.Set("Origin", page.Scheme+"://"+page.Host)
-		return req, nil
-	}
-	action.RawQuery = vals.Encode()
-	return http.NewRequestWithContext(ctx, http.MethodGet, action.String(), nil)
-}
-
-func findForm(forms []*htmlForm, match func(*htmlForm) bool) *htmlForm {
-	for _, f := range forms {
-		if match(f) {
-			return f
-		}
-	}
-	return nil
-}
-
-// parseForms returns the forms of an HTML page. It uses encoding/xml in its
-// lenient HTML mode (void elements auto-closed, HTML entities known,
-// unquoted and value-less attributes accepted), which is enough for
-// server-rendered pages and needs no module outside the standard library.
-func parseForms(r io.Reader) ([]*htmlForm, error) {
-	d := xml.NewDecoder(r)
-	d.Strict = false
-	d.AutoClose = xml.HTMLAutoClose
-	d.Entity = xml.HTMLEntity
-	var forms []*htmlForm
-	var cur *htmlForm
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return forms, nil
-		}
-		if err != nil {
-			return forms, fmt.Errorf("parse HTML: %w", err)
-		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			name := strings.ToLower(el.Name.Local)
-			attrs := make(map[string]string, len(el.Attr))
-			for _, a := range el.Attr {
-				attrs[strings.ToLower(a.Name.Local)] = a.Value
-			}
-			switch name {
-			case "form":
-				method := attrs["method"]
-				if method == "" {
-					method = http.MethodGet
-				}
-				cur = &htmlForm{Method: strings.ToUpper(method), Action: attrs["action"], Values: url.Values{}, Inputs: map[string]string{}}
-				forms = append(forms, cur)
-			case "input":
-				if cur == nil || attrs["name"] == "" {
-					continue
-				}
-				typ := strings.ToLower(attrs["type"])
-				if typ == "" {
-					typ = "text"
-				}
-				cur.Inputs[attrs["name"]] = typ
-				switch typ {
-				case "submit", "image", "button", "reset":
-					if typ == "submit" {
-						cur.Buttons = append(cur.Buttons, formButton{attrs["name"], attrs["value"]})
-					}
-				case "checkbox", "radio":
-					if _, checked := attrs["checked"]; checked {
-						v, ok := attrs["value"]
-						if !ok {
-							v = "on"
-						}
-						cur.Values.Add(attrs["name"], v)
-					}
-				default:
-					cur.Values.Add(attrs["name"], attrs["value"])
-				}
-			case "button":
-				if cur == nil || attrs["name"] == "" {
-					continue
-				}
-				if typ := strings.ToLower(attrs["type"]); typ == "" || typ == "submit" {
-					cur.Buttons = append(cur.Buttons, formButton{attrs["name"], attrs["value"]})
-				}
-			}
-		case xml.EndElement:
-			if strings.EqualFold(el.Name.Local, "form") {
-				cur = nil
-			}
-		}
-	}
 }
