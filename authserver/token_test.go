@@ -607,8 +607,9 @@ func TestTokenCodeReplayDuringRedemption(t *testing.T) {
 	}
 }
 
-// TestTokenCodeConcurrent: of 16 concurrent redemptions of one code exactly
-// one gets tokens, and the replays revoke what it got.
+// TestTokenCodeConcurrent: of 16 concurrent redemptions of one code at most
+// one gets tokens (none when a replay is seen before the first redemption has
+// created its grant), every other is invalid_grant, and the grant ends revoked.
 func TestTokenCodeConcurrent(t *testing.T) {
 	e := newTkEnv(t, nil)
 	raw, verifier, code := e.newCode(t, tkPublic, nil)
@@ -627,8 +628,8 @@ func TestTokenCodeConcurrent(t *testing.T) {
 			t.Errorf("loser got %d %s, want invalid_grant", r.status, r.raw)
 		}
 	}
-	if ok != 1 {
-		t.Fatalf("%d redemptions succeeded, want exactly 1", ok)
+	if ok > 1 {
+		t.Fatalf("%d redemptions succeeded, want at most 1", ok)
 	}
 	if g := e.getGrant(t, code.GrantID); g.RevokedAt.IsZero() {
 		t.Error("the grant is active after concurrent replays")
