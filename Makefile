@@ -14,7 +14,7 @@ build:
 ## TypeScript SDK client, headless Chromium on the login and consent pages,
 ## transparent mode against oidc-provider), and a short run of the benchmark
 ## harness so that it keeps working.
-test: vet unit conformance e2e-node e2e-transparent bench-smoke
+test: vet unit conformance bench-smoke e2e-node e2e-transparent
 
 vet:
 	$(GO) vet ./...
