@@ -561,22 +561,7 @@ func (s *Store) SavePending(ctx context.Context, p *store.PendingAuthorization) 
 
 // GetPending implements [store.Pending].
 func (s *Store) GetPending(ctx context.Context, id string) (*store.PendingAuthorization, error) {
-	var out *store.PendingAuthorization
-	err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
-		p, err := load[store.PendingAuthorization](tx, pendingKind, id)
-		if err != nil {
-			return err
-		}
-		if p == nil || expired(p.ExpiresAt, now) {
-			return store.ErrNotFound
-		}
-		out = p
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return getLive(s, ctx, pendingKind, id, func(p *store.PendingAuthorization) time.Time { return p.ExpiresAt })
 }
 
 // ConsumePending implements [store.Pending].
@@ -696,16 +681,22 @@ func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
 
 // GetGrant implements [store.Grants].
 func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
-	var out *store.Grant
+	return getLive(s, ctx, grantKind, id, func(g *store.Grant) time.Time { return g.ExpiresAt })
+}
+
+// getLive reads one record of kind in a read transaction; a missing or
+// expired record is store.ErrNotFound.
+func getLive[T any](s *Store, ctx context.Context, k kind, id string, expiresAt func(*T) time.Time) (*T, error) {
+	var out *T
 	err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
-		g, err := load[store.Grant](tx, grantKind, id)
+		v, err := load[T](tx, k, id)
 		if err != nil {
 			return err
 		}
-		if g == nil || expired(g.ExpiresAt, now) {
+		if v == nil || expired(expiresAt(v), now) {
 			return store.ErrNotFound
 		}
-		out = g
+		out = v
 		return nil
 	})
 	if err != nil {

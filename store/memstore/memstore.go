@@ -175,7 +175,7 @@ func (s *Store) GetPending(_ context.Context, id string) (*store.PendingAuthoriz
 		delete(s.pending, id)
 		return nil, store.ErrNotFound
 	}
-	return mustClonePending(p), nil
+	return outbound(clonePending(p, false)), nil
 }
 
 // ConsumePending implements [store.Pending].
@@ -235,10 +235,10 @@ func (s *Store) ConsumeCode(_ context.Context, hash string) (*store.AuthCode, er
 		return nil, store.ErrNotFound
 	}
 	if e.used {
-		return mustCloneCode(e.code), store.ErrReused
+		return outbound(cloneCode(e.code, false)), store.ErrReused
 	}
 	e.used = true
-	return mustCloneCode(e.code), nil
+	return outbound(cloneCode(e.code, false)), nil
 }
 
 // CreateGrant implements [store.Grants].
@@ -288,7 +288,7 @@ func (s *Store) GetGrant(_ context.Context, id string) (*store.Grant, error) {
 	if !ok {
 		return nil, store.ErrNotFound
 	}
-	return mustCloneGrant(g), nil
+	return outbound(cloneGrant(g, false)), nil
 }
 
 // RotateRefresh implements [store.Grants]: refresh token rotation with reuse
@@ -308,7 +308,7 @@ func (s *Store) RotateRefresh(_ context.Context, grantID, presentedHash, nextHas
 	if _, err := g.Rotate(presentedHash, nextHash, nextExpiry, now); err != nil {
 		return nil, err
 	}
-	return mustCloneGrant(g), nil
+	return outbound(cloneGrant(g, false)), nil
 }
 
 // RevokeGrant implements [store.Grants].
@@ -343,7 +343,7 @@ func (s *Store) ListGrants(_ context.Context, f store.GrantFilter) ([]*store.Gra
 			(f.ClientID != "" && g.ClientID != f.ClientID) {
 			continue
 		}
-		out = append(out, mustCloneGrant(g))
+		out = append(out, outbound(cloneGrant(g, false)))
 	}
 	sortGrants(out)
 	return out, nil
@@ -391,7 +391,7 @@ func (s *Store) GetClient(_ context.Context, id string) (*store.Client, error) {
 	if !ok {
 		return nil, store.ErrNotFound
 	}
-	return mustCloneClient(c), nil
+	return outbound(cloneClient(c, false)), nil
 }
 
 // DeleteClient implements [store.Clients].
@@ -415,7 +415,7 @@ func (s *Store) ListClients(_ context.Context) ([]*store.Client, error) {
 	defer s.mu.Unlock()
 	out := make([]*store.Client, 0, len(s.clients))
 	for _, c := range s.clients {
-		out = append(out, mustCloneClient(c))
+		out = append(out, outbound(cloneClient(c, false)))
 	}
 	slices.SortFunc(out, func(a, b *store.Client) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
@@ -442,6 +442,10 @@ func (s *Store) Close() error {
 // Copies. On the way in (normalise true) claims go through JSON so they hold
 // only JSON types; on the way out they are deep-copied, which cannot fail.
 
+// outbound returns the copy of a record on its way out (normalise false,
+// which never fails).
+func outbound[T any](cp *T, _ error) *T { return cp }
+
 func clonePending(p *store.PendingAuthorization, normalise bool) (*store.PendingAuthorization, error) {
 	cp := *p
 	cp.Scopes = slices.Clone(p.Scopes)
@@ -450,22 +454,12 @@ func clonePending(p *store.PendingAuthorization, normalise bool) (*store.Pending
 	return &cp, err
 }
 
-func mustClonePending(p *store.PendingAuthorization) *store.PendingAuthorization {
-	cp, _ := clonePending(p, false)
-	return cp
-}
-
 func cloneCode(c *store.AuthCode, normalise bool) (*store.AuthCode, error) {
 	cp := *c
 	cp.Scopes = slices.Clone(c.Scopes)
 	var err error
 	cp.Claims, err = cloneClaims(c.Claims, normalise)
 	return &cp, err
-}
-
-func mustCloneCode(c *store.AuthCode) *store.AuthCode {
-	cp, _ := cloneCode(c, false)
-	return cp
 }
 
 func cloneGrant(g *store.Grant, normalise bool) (*store.Grant, error) {
@@ -477,11 +471,6 @@ func cloneGrant(g *store.Grant, normalise bool) (*store.Grant, error) {
 	return &cp, err
 }
 
-func mustCloneGrant(g *store.Grant) *store.Grant {
-	cp, _ := cloneGrant(g, false)
-	return cp
-}
-
 func cloneClient(c *store.Client, normalise bool) (*store.Client, error) {
 	cp := *c
 	cp.RedirectURIs = slices.Clone(c.RedirectURIs)
@@ -491,11 +480,6 @@ func cloneClient(c *store.Client, normalise bool) (*store.Client, error) {
 	var err error
 	cp.Metadata, err = cloneClaims(c.Metadata, normalise)
 	return &cp, err
-}
-
-func mustCloneClient(c *store.Client) *store.Client {
-	cp, _ := cloneClient(c, false)
-	return cp
 }
 
 // cloneClaims copies c. With normalise it round-trips c through JSON, so
