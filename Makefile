@@ -1,7 +1,7 @@
 # frontmcp-go — build and test entry points. `make test` is the whole test suite.
 GO ?= go
 
-.PHONY: all build test vet unit conformance e2e-node e2e-transparent bench bench-smoke fuzz run clean
+.PHONY: all build test vet unit conformance conformance-auth e2e-node e2e-transparent e2e-remote bench bench-smoke fuzz run clean
 
 all: build
 
@@ -10,11 +10,12 @@ build:
 
 ## test: everything CI runs — vet, unit and integration tests with the race
 ## detector (Go end-to-end OAuth flows included), the MCP conformance suite
-## against examples/everything, and the Node end-to-end tests (official
+## against examples/everything and its authorization server scenarios against
+## frontmcp serve, and the Node end-to-end tests (official
 ## TypeScript SDK client, headless Chromium on the login and consent pages,
-## transparent mode against oidc-provider), and a short run of the benchmark
+## transparent and remote modes against oidc-provider), and a short run of the benchmark
 ## harness so that it keeps working.
-test: vet unit conformance bench-smoke e2e-node e2e-transparent
+test: vet unit conformance conformance-auth bench-smoke e2e-node e2e-transparent e2e-remote
 
 vet:
 	$(GO) vet ./...
@@ -28,6 +29,12 @@ unit:
 conformance:
 	bash scripts/conformance.sh --suite active
 
+## conformance-auth: the conformance suite's authorization server scenarios
+## (metadata; authorization-code grant driven by a headless user agent)
+## against frontmcp serve.
+conformance-auth:
+	bash scripts/conformance-auth.sh
+
 e2e-node:
 	bash scripts/e2e-node.sh
 
@@ -35,6 +42,11 @@ e2e-node:
 ## (oidc-provider, Node) and the official TypeScript SDK client.
 e2e-transparent:
 	bash scripts/e2e-transparent.sh
+
+## e2e-remote: remote mode — sign-in at oidc-provider, frontmcp's own tokens,
+## the encrypted upstream token vault and upstream refresh (examples/remote).
+e2e-remote:
+	bash scripts/e2e-remote.sh
 
 ## bench: frontmcp serve processes on loopback: token endpoint and MCP
 ## tools/call per store, crypto costs, targets (docs/benchmarks.md). About

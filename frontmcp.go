@@ -28,6 +28,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp/authserver"
 	"github.com/frontmcp-go/frontmcp/config"
+	"github.com/frontmcp-go/frontmcp/federation"
 	"github.com/frontmcp-go/frontmcp/internal/logging"
 	"github.com/frontmcp-go/frontmcp/internal/rebind"
 	"github.com/frontmcp-go/frontmcp/resource"
@@ -75,6 +76,7 @@ type Server struct {
 	now       func() time.Time
 	stderr    io.Writer
 	bearer    *resource.Middleware // nil in public mode
+	upstream  *federation.Broker   // remote mode only (remote.go)
 	// streams is cancelled when shutdown starts, ending long-lived SSE streams
 	// so that graceful shutdown does not wait for them.
 	streams       context.Context
@@ -238,15 +240,10 @@ func (s *Server) routes(opts *Options) (http.Handler, error) {
 		Hosts:     s.cfg.HTTP.AllowedHosts,
 		Origins:   s.cfg.HTTP.AllowedOrigins,
 	})
-	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
-		&mcp.StreamableHTTPOptions{
-			Stateless: s.cfg.Auth.SessionMode == config.SessionStateless,
-			Logger:    s.log,
-			// The rebind guard checks every Host against the server's own
-			// names, a superset of go-sdk's loopback-only check, which would
-			// also refuse a same-machine reverse proxy that keeps the public Host.
-			DisableLocalhostProtection: true,
-		})
+	streamable, err := s.streamableHandler(opts)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	var mcpHandler http.Handler
 	switch s.cfg.Auth.Mode {

@@ -3,6 +3,7 @@ package frontmcp
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,12 +11,14 @@ import (
 	"time"
 
 	"github.com/frontmcp-go/frontmcp/authserver"
+	"github.com/frontmcp-go/frontmcp/authserver/cimd"
 	"github.com/frontmcp-go/frontmcp/config"
 	"github.com/frontmcp-go/frontmcp/keys"
 	"github.com/frontmcp-go/frontmcp/resource"
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/store/memstore"
 	"github.com/frontmcp-go/frontmcp/token"
+	"github.com/frontmcp-go/frontmcp/vault"
 	jose "github.com/go-jose/go-jose/v4"
 )
 
@@ -27,6 +30,10 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	fed, err := s.setupRemote() // nil unless type remote (remote.go)
+	if err != nil {
+		return err
+	}
 	authn, err := s.authenticator(opts)
 	if err != nil {
 		return err
@@ -35,47 +42,96 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	clientMetadata, err := s.clientMetadata()
+	if err != nil {
+		return err
+	}
+	// The verifier is built below; the authorization server tells it of the
+	// revocations it stores, so that they bite in this process at once.
+	var lv *resource.LocalVerifier
 	as, err := authserver.New(&authserver.Options{
 		Issuer:              cfg.BaseURL(),
 		Resource:            cfg.MCPURL(),
 		Store:               s.store,
 		Keys:                km,
 		Authenticator:       authn,
+		Federation:          fed,
 		Clients:             clients,
 		Scopes:              cfg.Auth.Scopes,
 		Consent:             cfg.Auth.Consent.Enabled,
+		ClientMetadata:      clientMetadata,
 		RegistrationEnabled: cfg.Auth.DCREnabled,
+		Registration: authserver.RegistrationPolicy{
+			AllowedRedirectURIs: cfg.Auth.DCR.AllowedRedirectURIs,
+			InitialAccessToken:  cfg.Auth.DCR.InitialAccessToken,
+			MaxClients:          cfg.Auth.DCR.MaxClients,
+		},
 		AccessTokenTTL:      cfg.Auth.Refresh.AccessTokenTTL,
 		RefreshEnabled:      cfg.Auth.Refresh.Enabled,
 		RefreshTokenTTL:     cfg.Auth.Refresh.RefreshTokenTTL,
 		RotateRefreshTokens: cfg.Auth.Refresh.RotateRefreshToken,
+		RefreshReuseGrace:   time.Duration(cfg.Auth.Refresh.ReuseGraceSeconds) * time.Second,
 		GrantLifetime:       cfg.Auth.Refresh.AbsoluteLifetime,
 		ServerName:          cfg.Info.Name,
 		Clock:               s.now,
 		Logger:              s.log,
+		Revoked:             func(r store.Revocation) { lv.AddRevocations(r) },
 	})
 	if err != nil {
 		return err
 	}
 	as.Register(mux)
-	lv, err := resource.NewLocalVerifier(&resource.LocalVerifierOptions{
-		Keys:     km,
-		Issuer:   cfg.BaseURL(),
-		Resource: cfg.MCPURL(),
-		Grants:   s.store,
-		Clock:    s.now,
+	lv, err = resource.NewLocalVerifier(&resource.LocalVerifierOptions{
+		Keys:        km,
+		Issuer:      cfg.BaseURL(),
+		Resource:    cfg.MCPURL(),
+		Revocations: s.store,
+		Clock:       s.now,
+		Logger:      s.log,
 	})
 	if err != nil {
 		return err
 	}
-	// Verified tokens are cached (by SHA-256); the grant and key checks
-	// still run on every hit, so revocation bites at once.
+	// Read the store's revocation log before serving, then follow it every
+	// second: other instances and the operator commands revoke through the
+	// store. A failed first read is logged, and MCP requests get 503 until
+	// a read succeeds.
+	syncCtx, cancel := context.WithTimeout(context.Background(), revocationSyncTimeout)
+	_ = lv.SyncRevocations(syncCtx)
+	cancel()
+	go lv.Run(s.streams)
+	// Verified tokens are cached (by SHA-256); the revocation and key checks
+	// (in-memory lookups) still run on every hit, so revocation bites at once.
 	cv, err := resource.NewCachedVerifier(lv, &resource.CacheOptions{Clock: s.now})
 	if err != nil {
 		return err
 	}
 	return s.setupResource(mux, []string{cfg.BaseURL()}, cv)
 }
+
+// clientMetadata returns the resolver of URL client ids (Client ID Metadata
+// Documents) when auth.cimd.enabled, else nil.
+func (s *Server) clientMetadata() (authserver.ClientResolver, error) {
+	c := s.cfg.Auth.CIMD
+	if !c.Enabled {
+		return nil, nil
+	}
+	f, err := cimd.New(&cimd.Options{
+		AllowedDomains:    c.AllowedDomains,
+		AllowLoopbackHTTP: c.AllowLoopbackHTTP,
+		CacheMin:          c.CacheTTL.Min,
+		CacheMax:          c.CacheTTL.Max,
+		Clock:             s.now,
+		Logger:            s.log,
+	})
+	if err != nil {
+		return nil, config.Errors{{Path: "auth.cimd", Err: config.ErrValue, Msg: err.Error()}}
+	}
+	return f, nil
+}
+
+// revocationSyncTimeout bounds the first read of the revocation log at startup.
+const revocationSyncTimeout = 10 * time.Second
 
 // keyRefreshInterval is how often a server reloads the shared key set; the
 // pre-publication window covers two refreshes plus the JWKS cache lifetime.
@@ -91,10 +147,15 @@ func (s *Server) signingKeys() (*keys.Manager, error) {
 		s.log.Warn("signing keys: this store cannot keep keys; a new key is generated at every start, so a restart invalidates issued access tokens")
 	case s.cfg.Auth.TokenStorage.Type == config.StorageMemory:
 		s.log.Warn("signing keys: the memory store keeps the signing key only while this process runs; a restart invalidates issued access tokens")
+	case s.cfg.Auth.Vault.Key == "" && s.cfg.Environment == config.Production:
+		s.log.Warn("signing keys: generated private keys are stored in plaintext; set auth.vault.key / VAULT_KEY (frontmcp vault generate-key) to encrypt them at rest")
 	}
 	km, err := NewKeyManager(context.Background(), s.cfg, s.store, s.now, s.log)
 	if err != nil {
 		return nil, err
+	}
+	if id, err := vault.ParseKey(s.cfg.Auth.Vault.Key); err == nil && len(s.cfg.Auth.Local.SignKey) == 0 {
+		s.log.Info("signing keys: stored private keys are encrypted at rest", "vault_key_id", id)
 	}
 	go km.Run(s.streams, keyRefreshInterval)
 	return km, nil
@@ -102,12 +163,17 @@ func (s *Server) signingKeys() (*keys.Manager, error) {
 
 // NewKeyManager returns the signing-key manager a server with cfg uses on st:
 // keys generated once and kept in st (so restarts and every instance on the
-// store share them), rotated per auth.local. A store that cannot keep keys
+// store share them), rotated per auth.local, their private parts encrypted
+// with auth.vault when a vault key is set. A store that cannot keep keys
 // gets keys for this process only. The frontmcp keys commands use it too.
 func NewKeyManager(ctx context.Context, cfg *config.Config, st store.Store, clock func() time.Time, log *slog.Logger) (*keys.Manager, error) {
 	ks, ok := st.(store.Keys)
 	if !ok {
 		ks = memstore.New(nil)
+	}
+	ring, err := cfg.Auth.Vault.Keyring()
+	if err != nil {
+		return nil, err
 	}
 	var signKey *jose.JSONWebKey
 	if raw := cfg.Auth.Local.SignKey; len(raw) > 0 {
@@ -129,6 +195,7 @@ func NewKeyManager(ctx context.Context, cfg *config.Config, st store.Store, cloc
 		Store:      ks,
 		SignKey:    signKey,
 		VerifyKeys: verifyKeys,
+		Vault:      ring,
 		Policy: keys.Policy{
 			RotateEvery:   time.Duration(cfg.Auth.Local.KeyRotationDays) * 24 * time.Hour,
 			PrePublish:    authserver.JWKSMaxAge + 2*keyRefreshInterval,
@@ -174,6 +241,12 @@ func (s *Server) setupResource(mux *http.ServeMux, authServers []string, verify 
 // configured users, or — outside production only — a demo user whose random
 // password is printed once.
 func (s *Server) authenticator(opts *Options) (authserver.Authenticator, error) {
+	if s.cfg.UsesRemote() {
+		if opts.Authenticator != nil {
+			return nil, errors.New("frontmcp: Options.Authenticator is not used with auth.type remote: users sign in at the identity provider")
+		}
+		return nil, nil
+	}
 	if opts.Authenticator != nil {
 		return opts.Authenticator, nil
 	}

@@ -124,6 +124,14 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(PendingTTL),
 	}
+	var upstreamURL string // remote mode: the provider's login replaces ours
+	if s.opts.Federation != nil {
+		var e *grant.Error
+		if upstreamURL, e = s.beginUpstream(ctx, p); e != nil {
+			s.redirectError(w, req.redirectURI, req.state, e)
+			return
+		}
+	}
 	if err := s.opts.Store.SavePending(ctx, p); err != nil {
 		s.redirectError(w, req.redirectURI, req.state, s.storeError(ctx, "save pending authorization", err))
 		return
@@ -131,6 +139,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(ctx, "authorization request accepted", "client_id", p.ClientID, "request", logging.Fingerprint(p.ID), "scope", grant.FormatScope(p.Scopes))
 	entries := append([]authzEntry{{p.ID, csrf}}, s.authzEntries(r)...)
 	s.setAuthzCookie(w, entries)
+	if upstreamURL != "" {
+		s.redirectUpstream(w, upstreamURL)
+		return
+	}
 	s.renderLogin(w, r, p, req.client, csrf, false)
 }
 
@@ -155,6 +167,11 @@ func (s *Server) validateAuthorize(ctx context.Context, q url.Values) (req *auth
 	client, err := s.lookupClient(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, grant.Errorf(grant.CodeInvalidRequest, "client_id %s is not registered with this server", clientID), nil
+	}
+	// A URL client whose metadata document cannot be used has no redirect
+	// URI that can be trusted: the error is shown, never redirected.
+	if e, ok := metadataClientError(err, grant.CodeInvalidRequest); ok {
+		return nil, e, nil
 	}
 	if err != nil {
 		return nil, s.storeError(ctx, "get client", err), nil
@@ -262,7 +279,7 @@ func (s *Server) canonicalResource() string {
 // token, then the username and password: a failure answers 303 back to the
 // GET form with one generic message, whether the user exists or not; a
 // success continues with consent (303 to the consent page) or, when consent
-// is off, completes the request.
+// is off or remembered (consent.go), completes the request.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch r.Method {
@@ -296,7 +313,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.log.InfoContext(ctx, "login succeeded", "client_id", p.ClientID, "sub", ident.Subject, "request", logging.Fingerprint(p.ID))
-		if s.opts.Consent {
+		if s.opts.Consent && !s.consentRemembered(ctx, ident.Subject, p) {
 			p.Subject, p.Claims, p.AuthTime = ident.Subject, store.Claims(ident.Claims), s.now()
 			if err := s.opts.Store.SavePending(ctx, p); err != nil {
 				s.writeErrorPage(w, r, 0, s.storeError(ctx, "save pending authorization", err))
@@ -357,6 +374,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 			Resource:     p.Resource,
 			Scopes:       p.Scopes,
 			Unverified:   client.Dynamic,
+			IdentifiedBy: s.metadataHost(client),
 		}
 		if err := s.pages.render(w, http.StatusOK, s.pages.consent, data.Nonce, s.formAction(p.RedirectURI), data); err != nil {
 			s.log.ErrorContext(ctx, "rendering the consent page failed", "err", err)
@@ -443,6 +461,10 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, p *store.Pendi
 		AuthTime:            c.AuthTime,
 		ExpiresAt:           now.Add(CodeTTL),
 	}
+	if e := s.rebindUpstream(ctx, c, code); e != nil {
+		s.redirectError(w, c.RedirectURI, c.State, e)
+		return
+	}
 	if err := s.opts.Store.SaveCode(ctx, code); err != nil {
 		s.redirectError(w, c.RedirectURI, c.State, s.storeError(ctx, "save authorization code", err))
 		return
@@ -504,7 +526,9 @@ func (s *Server) pendingFor(w http.ResponseWriter, r *http.Request, id string, f
 	}
 	client, err := s.lookupClient(ctx, p.ClientID)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		if e, ok := metadataClientError(err, grant.CodeInvalidRequest); ok {
+			s.writeErrorPage(w, r, 0, e)
+		} else if errors.Is(err, store.ErrNotFound) {
 			s.writeErrorPage(w, r, 0, grant.Errorf(grant.CodeInvalidRequest, "The application is no longer registered with this server."))
 		} else {
 			s.writeErrorPage(w, r, 0, s.storeError(ctx, "get client", err))

@@ -65,6 +65,9 @@ func clientAllowsGrant(c *store.Client, grantType string) bool {
 // with 401 (RFC 6749 §5.2). Store failures are mapped by storeError.
 func (s *Server) authenticateClient(ctx context.Context, creds grant.ClientCredentials) (*store.Client, *grant.Error) {
 	c, err := s.lookupClient(ctx, creds.ID)
+	if e, ok := metadataClientError(err, grant.CodeInvalidClient); ok {
+		return nil, e
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.log.InfoContext(ctx, "token request from an unknown client", "client_id", creds.ID)
 		return nil, grant.Errorf(grant.CodeInvalidClient, "client authentication failed")

@@ -26,8 +26,8 @@ const discoveryMethods = "GET, HEAD, OPTIONS"
 
 // asMetadata is the authorization server metadata of RFC 8414 §2. Only
 // statements that are true of this server appear: optional members this
-// server does not implement (revocation, introspection, userinfo, signed
-// requests) are absent rather than empty.
+// server does not implement (userinfo, signed requests) are absent rather
+// than empty.
 type asMetadata struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
@@ -43,6 +43,23 @@ type asMetadata struct {
 	// AuthorizationResponseIssParameterSupported: every authorization
 	// response, errors included, carries "iss" (RFC 9207 §3).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// ClientIDMetadataDocumentSupported: https URLs are accepted as
+	// client_id and resolved through their Client ID Metadata Document
+	// (draft-ietf-oauth-client-id-metadata-document; MCP 2025-11-25).
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
+	revocationMetadata
+}
+
+// revocationMetadata advertises the revocation (RFC 7009 §2; RFC 8414 §2)
+// and introspection (RFC 7662 §2; RFC 8414 §2) endpoints: both are always
+// served. Revocation accepts every client authentication method (a public
+// client identifies itself by client_id); introspection only confidential
+// clients.
+type revocationMetadata struct {
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 }
 
 // metadata builds the metadata document from the options.
@@ -60,6 +77,8 @@ func (s *Server) metadata() *asMetadata {
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		AuthorizationResponseIssParameterSupported: true,
 	}
+	m.ClientIDMetadataDocumentSupported = s.opts.ClientMetadata != nil
+	m.revocationMetadata = s.revocationMetadata()
 	if s.opts.RefreshEnabled {
 		m.GrantTypesSupported = append(m.GrantTypesSupported, grantTypeRefreshToken)
 	}

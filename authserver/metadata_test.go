@@ -33,6 +33,10 @@ func TestMetadata(t *testing.T) {
 					"token_endpoint_auth_methods_supported":          []any{"none", "client_secret_basic", "client_secret_post"},
 					"code_challenge_methods_supported":               []any{"S256"},
 					"authorization_response_iss_parameter_supported": true,
+					"revocation_endpoint":                            base + "/oauth/revoke",
+					"revocation_endpoint_auth_methods_supported":     []any{"none", "client_secret_basic", "client_secret_post"},
+					"introspection_endpoint":                         base + "/oauth/introspect",
+					"introspection_endpoint_auth_methods_supported":  []any{"client_secret_basic", "client_secret_post"},
 				}
 			},
 		},
@@ -55,6 +59,10 @@ func TestMetadata(t *testing.T) {
 					"token_endpoint_auth_methods_supported":          []any{"none", "client_secret_basic", "client_secret_post"},
 					"code_challenge_methods_supported":               []any{"S256"},
 					"authorization_response_iss_parameter_supported": true,
+					"revocation_endpoint":                            base + "/oauth/revoke",
+					"revocation_endpoint_auth_methods_supported":     []any{"none", "client_secret_basic", "client_secret_post"},
+					"introspection_endpoint":                         base + "/oauth/introspect",
+					"introspection_endpoint_auth_methods_supported":  []any{"client_secret_basic", "client_secret_post"},
 				}
 			},
 		},
@@ -76,6 +84,10 @@ func TestMetadata(t *testing.T) {
 					"token_endpoint_auth_methods_supported":          []any{"none", "client_secret_basic", "client_secret_post"},
 					"code_challenge_methods_supported":               []any{"S256"},
 					"authorization_response_iss_parameter_supported": true,
+					"revocation_endpoint":                            base + "/oauth/revoke",
+					"revocation_endpoint_auth_methods_supported":     []any{"none", "client_secret_basic", "client_secret_post"},
+					"introspection_endpoint":                         base + "/oauth/introspect",
+					"introspection_endpoint_auth_methods_supported":  []any{"client_secret_basic", "client_secret_post"},
 				}
 			},
 		},

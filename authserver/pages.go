@@ -90,6 +90,10 @@ type consentPage struct {
 	Resource     string
 	Scopes       []string
 	Unverified   bool // the client registered itself (RFC 7591)
+	// IdentifiedBy is the host of a URL client id (Client ID Metadata
+	// Document), whose name the document at that host asserts; "" for
+	// registered clients.
+	IdentifiedBy string
 }
 
 // errorPage is the data of the error page.

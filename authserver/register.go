@@ -55,7 +55,13 @@ type registrationRequest struct {
 // handleRegister is the client registration endpoint of RFC 7591 §3. It is
 // mounted only when Options.RegistrationEnabled. Clients are persisted in
 // the store, so they survive a restart; a secret is issued only to
-// confidential clients, returned once and stored hashed.
+// confidential clients, returned once and stored hashed. Every client also
+// gets a registration access token for its client configuration endpoint
+// (RFC 7592), returned once and stored hashed.
+//
+// Options.Registration restricts it: an initial access token (401
+// invalid_token without it), a redirect URI allowlist (invalid_redirect_uri
+// naming the URI) and a cap on the number of clients (403 access_denied).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -66,6 +72,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		h.Set("Allow", "POST, OPTIONS")
 		writeJSON(w, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "the registration endpoint accepts POST only"))
+		return
+	}
+	if !s.checkInitialAccessToken(w, r) {
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -94,8 +103,20 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 		c.SecretHash = token.Hash(secret)
 	}
+	regToken, err := token.NewSecret()
+	if err != nil {
+		s.log.ErrorContext(ctx, "generating a registration access token failed", "err", err)
+		writeOAuthError(w, grant.Errorf(grant.CodeServerError, "internal error"))
+		return
+	}
+	c.RegistrationTokenHash = token.Hash(regToken)
 	c.Dynamic = true
 	c.CreatedAt = s.now()
+	release, ok := s.reserveRegistration(ctx, w)
+	if !ok {
+		return
+	}
+	defer release()
 	// Client IDs are random; a collision (with a pre-registered client
 	// included) is only retried, never a takeover.
 	for attempt := 0; ; attempt++ {
@@ -113,7 +134,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log.InfoContext(ctx, "client registered", "client_id", c.ID, "client_name", c.Name, "method", c.TokenEndpointAuthMethod)
-	writeJSON(w, http.StatusCreated, registrationResponse(c, secret))
+	writeJSON(w, http.StatusCreated, s.clientInformation(c, secret, regToken))
 }
 
 // decodeRegistration reads the JSON body (at most maxRegistrationBody bytes)
@@ -143,7 +164,25 @@ func decodeRegistration(w http.ResponseWriter, r *http.Request, req *registratio
 
 // validateRegistration checks the metadata of RFC 7591 §2 and returns the
 // client to store (without ID, secret or timestamps).
+//
+// Every redirect URI must also match the allowlist of
+// Options.Registration.AllowedRedirectURIs, when it has one.
 func (s *Server) validateRegistration(req *registrationRequest) (*store.Client, *grant.Error) {
+	c, e := validateClientMetadata(req, s.opts.Scopes)
+	if e != nil {
+		return nil, e
+	}
+	for _, u := range c.RedirectURIs {
+		if !s.reg.allowsRedirectURI(u) {
+			return nil, grant.Errorf(grant.CodeInvalidRedirectURI, "redirect URI '%s' is not allowed by this server's registration policy", u)
+		}
+	}
+	return c, nil
+}
+
+// validateClientMetadata is validateRegistration for a server offering the
+// scopes offered; operator registration (CreateClient) applies it too.
+func validateClientMetadata(req *registrationRequest, offered []string) (*store.Client, *grant.Error) {
 	c := &store.Client{Metadata: store.Claims{}}
 
 	// redirect_uris: required for the authorization_code grant, each an https,
@@ -211,7 +250,7 @@ func (s *Server) validateRegistration(req *registrationRequest) (*store.Client, 
 		if err != nil {
 			return nil, grant.Errorf(grant.CodeInvalidClientMetadata, "scope: %s", asOAuthError(err, grant.CodeInvalidScope).Description)
 		}
-		if err := grant.ValidateScopes(scopes, s.opts.Scopes); err != nil {
+		if err := grant.ValidateScopes(scopes, offered); err != nil {
 			return nil, grant.Errorf(grant.CodeInvalidClientMetadata, "scope: %s", asOAuthError(err, grant.CodeInvalidScope).Description)
 		}
 		c.Scopes = scopes
@@ -267,12 +306,15 @@ func (s *Server) validateRegistration(req *registrationRequest) (*store.Client, 
 	return c, nil
 }
 
-// registrationResponse is the client information response of RFC 7591
-// §3.2.1: the registered metadata, defaults included, with client_id,
-// client_id_issued_at and, for confidential clients only, the secret (shown
-// this once; it does not expire, client_secret_expires_at 0).
-func registrationResponse(c *store.Client, secret string) map[string]any {
+// clientInformation is the client information response of RFC 7591
+// §3.2.1 and RFC 7592 §3: the registered metadata, defaults included, with
+// client_id, client_id_issued_at and registration_client_uri; after
+// registration also the secret of a confidential client (it does not
+// expire, client_secret_expires_at 0) and the registration access token.
+// Both are shown this once: empty secret and regToken leave them out.
+func (s *Server) clientInformation(c *store.Client, secret, regToken string) map[string]any {
 	resp := map[string]any{
+		"registration_client_uri":    s.endpoint(PathRegister + "/" + c.ID),
 		"client_id":                  c.ID,
 		"client_id_issued_at":        c.CreatedAt.Unix(),
 		"redirect_uris":              c.RedirectURIs,
@@ -283,6 +325,9 @@ func registrationResponse(c *store.Client, secret string) map[string]any {
 	if secret != "" {
 		resp["client_secret"] = secret
 		resp["client_secret_expires_at"] = 0
+	}
+	if regToken != "" {
+		resp["registration_access_token"] = regToken
 	}
 	if len(c.Scopes) > 0 {
 		resp["scope"] = grant.FormatScope(c.Scopes)

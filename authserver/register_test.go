@@ -141,12 +141,20 @@ func TestRegister(t *testing.T) {
 			if r.status != http.StatusCreated {
 				t.Fatalf("status %d: %s", r.status, r.raw)
 			}
-			id, secret := r.str("client_id"), r.str("client_secret")
+			id, secret, rat := r.str("client_id"), r.str("client_secret"), r.str("registration_access_token")
 			got := map[string]any{}
 			for k, v := range r.body {
-				if k != "client_id" && k != "client_secret" {
+				switch k {
+				case "client_id", "client_secret", "registration_access_token", "registration_client_uri":
+				default:
 					got[k] = v
 				}
+			}
+			if want := tkIssuer + PathRegister + "/" + id; r.str("registration_client_uri") != want {
+				t.Errorf("registration_client_uri = %q, want %q", r.str("registration_client_uri"), want)
+			}
+			if len(rat) != token.SecretLen {
+				t.Errorf("registration_access_token %q, want %d characters", rat, token.SecretLen)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("registration response (-want +got):\n%s", diff)
@@ -167,6 +175,7 @@ func TestRegister(t *testing.T) {
 			}
 			want := *tt.wantClient
 			want.ID = id
+			want.RegistrationTokenHash = token.Hash(rat)
 			if tt.wantSecret {
 				want.SecretHash = token.Hash(secret)
 			}

@@ -1,7 +1,8 @@
 // Package authserver is the embedded OAuth 2.1 authorization server of
 // orchestrated/local mode: discovery (RFC 8414), the authorization endpoint
 // with its login and consent pages, the token endpoint, dynamic client
-// registration (RFC 7591) and the JWKS of its signing keys.
+// registration (RFC 7591) with its client configuration endpoint (RFC 7592)
+// and the JWKS of its signing keys.
 //
 // It exists so that an MCP client can connect to a frontmcp server with no
 // other infrastructure: discover the authorization server from the protected
@@ -102,8 +103,12 @@ type Options struct {
 	// and any other keys tokens may still be verified with. Nil means the
 	// signer's key only.
 	PublicKeys []jose.JSONWebKey
-	// Authenticator checks logins. Required.
+	// Authenticator checks logins. Required unless Federation is set.
 	Authenticator Authenticator
+	// Federation, when set, logs users in at an upstream identity
+	// provider instead of the login page (orchestrated/remote mode; see
+	// federation.go).
+	Federation Federation
 	// Clients are pre-registered clients (from configuration). They are
 	// looked up before dynamically registered ones and cannot be replaced by
 	// registration. SecretHash holds token.Hash of the secret.
@@ -111,10 +116,20 @@ type Options struct {
 	// Scopes are the scopes this server offers (RFC 8414 scopes_supported).
 	// Requests for other scopes get invalid_scope.
 	Scopes []string
-	// Consent shows the consent page after login.
+	// Consent shows the consent page after login, unless the user already
+	// holds an active grant for the client covering the request (see
+	// consent.go).
 	Consent bool
-	// RegistrationEnabled serves dynamic client registration (RFC 7591).
+	// ClientMetadata resolves URL client ids (Client ID Metadata Documents;
+	// package cimd's Fetcher). Nil: a URL client id is looked up in the
+	// registry like any other, and is unknown.
+	ClientMetadata ClientResolver
+	// RegistrationEnabled serves dynamic client registration (RFC 7591)
+	// and the client configuration endpoint (RFC 7592).
 	RegistrationEnabled bool
+	// Registration restricts dynamic client registration; the zero value
+	// restricts nothing.
+	Registration RegistrationPolicy
 	// AccessTokenTTL is the access-token lifetime. Required (> 0).
 	AccessTokenTTL time.Duration
 	// RefreshEnabled issues refresh tokens.
@@ -125,6 +140,12 @@ type Options struct {
 	// RotateRefreshTokens replaces the refresh token on every use. Public
 	// clients are always rotated (OAuth 2.1 §4.3.1).
 	RotateRefreshTokens bool
+	// RefreshReuseGrace lets the refresh token replaced by a rotation be
+	// presented again for this long as a retry after a lost reply (see
+	// store.Grant.Rotate); zero means every reuse revokes the grant (RFC 9700
+	// §4.14.2). Capped at store.MaxRefreshReuseGrace. It is recorded in each
+	// grant when the grant is created.
+	RefreshReuseGrace time.Duration
 	// GrantLifetime is the absolute lifetime of a grant: no refresh extends
 	// access past it. Required (> 0).
 	GrantLifetime time.Duration
@@ -134,6 +155,12 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Revoked, when set, is told of each revocation this server has stored
+	// (the revocation endpoint, refresh token reuse, a replayed code), so
+	// that a resource server in the same process refuses the tokens at once
+	// instead of at its next read of the store's revocation log (see
+	// revoke.go).
+	Revoked func(store.Revocation)
 }
 
 // KeySource supplies the key that signs now and the published key set
@@ -171,6 +198,7 @@ type Server struct {
 	log     *slog.Logger
 	secure  bool // issuer is https: Secure, __Host- cookies
 	pages   *pages
+	reg     *registrationPolicy
 }
 
 // New checks opts and builds the server.
@@ -188,8 +216,8 @@ func New(opts *Options) (*Server, error) {
 		return nil, errors.New("authserver: Store is required")
 	case o.Keys == nil && o.Signer == nil:
 		return nil, errors.New("authserver: Keys or Signer is required")
-	case o.Authenticator == nil:
-		return nil, errors.New("authserver: Authenticator is required")
+	case o.Authenticator == nil && o.Federation == nil:
+		return nil, errors.New("authserver: Authenticator or Federation is required")
 	case o.AccessTokenTTL <= 0:
 		return nil, errors.New("authserver: AccessTokenTTL must be positive")
 	case o.GrantLifetime <= 0:
@@ -222,6 +250,9 @@ func New(opts *Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if s.reg, err = newRegistrationPolicy(o.Registration); err != nil {
+		return nil, err
+	}
 	if s.pages, err = newPages(o.ServerName); err != nil {
 		return nil, err
 	}
@@ -235,11 +266,19 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc(PathOIDCMetdata, s.handleMetadata)
 	mux.HandleFunc(PathJWKS, s.handleJWKS)
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
-	mux.HandleFunc(PathLogin, s.handleLogin)
+	if s.opts.Federation != nil {
+		mux.HandleFunc(PathLogin, s.handleUpstreamLogin)
+		mux.HandleFunc(PathUpstreamCallback, s.handleUpstreamCallback)
+	} else {
+		mux.HandleFunc(PathLogin, s.handleLogin)
+	}
 	mux.HandleFunc(PathConsent, s.handleConsent)
 	mux.HandleFunc(PathToken, s.handleToken)
+	mux.HandleFunc(PathRevoke, s.handleRevoke)
+	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
 	if s.opts.RegistrationEnabled {
 		mux.HandleFunc(PathRegister, s.handleRegister)
+		mux.HandleFunc(PathRegister+"/{client_id}", s.handleClientConfiguration)
 	}
 }
 
@@ -250,14 +289,19 @@ func (s *Server) endpoint(path string) string {
 	return strings.TrimRight(s.opts.Issuer, "/") + path
 }
 
-// lookupClient returns a pre-registered client, else a registered one.
-// Unknown clients are store.ErrNotFound.
+// lookupClient returns a pre-registered client, else the client of a URL
+// client id's metadata document (when ClientMetadata is set; failures are
+// *clientMetadataError), else a registered one. Unknown clients are
+// store.ErrNotFound.
 func (s *Server) lookupClient(ctx context.Context, id string) (*store.Client, error) {
 	if c, ok := s.clients[id]; ok {
 		return c, nil
 	}
 	if id == "" {
 		return nil, store.ErrNotFound
+	}
+	if s.isMetadataClient(id) {
+		return s.resolveMetadataClient(ctx, id)
 	}
 	return s.opts.Store.GetClient(ctx, id)
 }

@@ -164,11 +164,16 @@ func (s *Server) redeemCode(ctx context.Context, client *store.Client, param fun
 		}
 		refresh, g.RefreshHash = token.NewRefreshToken(g.ID)
 		g.RefreshExpiresAt = minTime(now.Add(s.opts.RefreshTokenTTL), g.ExpiresAt)
+		g.RefreshReuseGrace = s.opts.RefreshReuseGrace
+	}
+	if e := s.storeUpstream(ctx, code, g); e != nil {
+		return nil, e
 	}
 	if err := s.opts.Store.CreateGrant(ctx, g); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			// A replay of this code was seen between the consumption and
 			// now, and left a revoked grant under this ID.
+			s.dropUpstream(ctx, code, g.ID)
 			s.log.WarnContext(ctx, "grant of a replayed authorization code not issued", "event", "security", "client_id", client.ID, "grant_id", g.ID)
 			return nil, grant.Errorf(grant.CodeInvalidGrant, "authorization code was already used")
 		}
@@ -205,7 +210,10 @@ func (s *Server) revokeReplayedCode(ctx context.Context, code *store.AuthCode, n
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "revoking the grant of a replayed code failed", "event", "security", "client_id", code.ClientID, "grant_id", code.GrantID, "err", err)
+		return
 	}
+	// The grant ends by now + GrantLifetime at the latest (see revoke.go).
+	s.revoked(store.Revocation{Kind: store.RevokedGrant, ID: code.GrantID, ExpiresAt: now.Add(s.opts.GrantLifetime)})
 }
 
 // refresh is the refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3).
@@ -214,7 +222,9 @@ func (s *Server) revokeReplayedCode(ctx context.Context, code *store.AuthCode, n
 // new refresh token (OAuth 2.1 §4.3.1); confidential clients do when
 // Options.RotateRefreshTokens is set. The store swaps the token atomically,
 // so of concurrent uses of one token exactly one succeeds, and presenting a
-// rotated-out token revokes the whole grant (RFC 9700 §4.14.2).
+// rotated-out token revokes the whole grant (RFC 9700 §4.14.2) — except, with
+// Options.RefreshReuseGrace, the token the last rotation replaced, which is
+// rotated again as a retry (see store.Grant.Rotate).
 func (s *Server) refresh(ctx context.Context, client *store.Client, param func(string) string, now time.Time) (*tokenResponse, *grant.Error) {
 	raw := param("refresh_token")
 	if raw == "" {
@@ -268,11 +278,17 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	switch {
 	case errors.Is(err, store.ErrReused):
 		s.log.WarnContext(ctx, "rotated refresh token reused: grant revoked", "event", "security", "client_id", client.ID, "grant_id", grantID)
+		s.revoked(store.Revocation{Kind: store.RevokedGrant, ID: grantID, ExpiresAt: g.ExpiresAt})
 		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token was already used")
 	case errors.Is(err, store.ErrMismatch), errors.Is(err, store.ErrNotFound):
 		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token is invalid or expired")
 	case err != nil:
 		return nil, s.storeError(ctx, "rotate refresh token", err)
+	}
+	if nextHash != presented && !token.Equal(g.RefreshHash, presented) {
+		// Accepted as the token the last rotation replaced, within its
+		// grace: the client retries after losing the reply.
+		s.log.InfoContext(ctx, "refresh token retried within its reuse grace", "event", "security", "client_id", client.ID, "grant_id", grantID)
 	}
 	resp, e := s.issueAccessToken(ctx, ng, scopes, now)
 	if e != nil {

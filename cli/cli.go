@@ -76,12 +76,18 @@ Usage:
   frontmcp config check [FILE]
   frontmcp keys generate [--alg ES256|EdDSA|RS256|PS256] [--kid KID]
   frontmcp keys list|rotate [--config FILE]
+  frontmcp vault generate-key
+  frontmcp clients list|add|remove [--config FILE] …
+  frontmcp grants list|revoke [--config FILE] …
   frontmcp version
 
 serve         run the server (with no --config: the built-in defaults)
 config check  validate a configuration file and print the effective
               configuration with secrets redacted (exit 2 when invalid)
 keys          generate a signing key; list or rotate the keys in the store
+vault         generate a key that encrypts stored secrets (VAULT_KEY)
+clients       list, register or remove OAuth clients in the shared store
+grants        list grants, or revoke them (a user's, a client's, or one)
 version       print the version
 `
 
@@ -104,6 +110,12 @@ func Main(ctx context.Context, args []string, opts *Options) int {
 		return configCheck(args[2:], o)
 	case "keys":
 		return keysCmd(ctx, args[1:], o)
+	case "vault":
+		return vaultCmd(args[1:], o)
+	case "clients":
+		return clientsCmd(ctx, args[1:], o)
+	case "grants":
+		return grantsCmd(ctx, args[1:], o)
 	case "version", "--version", "-version":
 		fmt.Fprintln(o.Stdout, "frontmcp", version())
 		return ExitOK
@@ -216,6 +228,9 @@ func configCheck(args []string, o *Options) int {
 		for _, k := range slices.Sorted(maps.Keys(src)) {
 			fmt.Fprintf(o.Stdout, "#   %s <- %s\n", k, src[k])
 		}
+	}
+	if cfg.UsesRemote() {
+		fmt.Fprintf(o.Stdout, "# remote mode: register this redirect URI at the identity provider: %s\n", cfg.UpstreamCallbackURL())
 	}
 	o.Stdout.Write(out)
 	return ExitOK

@@ -103,8 +103,8 @@ func TestConfigCheckRejects(t *testing.T) {
 	}{
 		{"unknown key", "http:\n  port: 3001\n  prot: 4\n", []string{"http.prot", "unknown key", "line 3"}},
 		{"wrong type", "http:\n  port: abc\n", []string{"http.port", "line 2"}},
-		{"unimplemented option", "auth:\n  mode: public\n  dcr:\n    maxClients: 5\n", []string{"auth.dcr", "not implemented yet", "line 3"}},
-		{"unimplemented type", "auth:\n  mode: orchestrated\n  type: remote\n", []string{"auth.type", "not implemented yet", "line 3"}},
+		{"option of another mode", "auth:\n  mode: public\n  remote:\n    clientId: x\n", []string{"auth.remote", "only used with mode orchestrated and type remote", "line 3"}},
+		{"remote without provider", "auth:\n  mode: orchestrated\n  type: remote\n", []string{"auth.provider", "auth.remote.clientId", "auth.vault.key"}},
 		{"transparent without audience", "auth:\n  mode: transparent\n  provider: https://idp.example\n", []string{"auth.expectedAudience", "must be set"}},
 		{"missing variable", "auth:\n  tokenStorage:\n    type: file\n    config:\n      path: ${FRONTMCP_TEST_UNSET_VAR}\n", []string{"auth.tokenStorage.config.path", "FRONTMCP_TEST_UNSET_VAR", "line 5"}},
 	}

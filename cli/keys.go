@@ -20,8 +20,8 @@ const keysUsage = `usage: frontmcp keys generate [--alg ES256|EdDSA|RS256|PS256]
 
 generate  print a new private signing key as a one-line JWK (ready for
           JWT_SIGNING_KEY or auth.local.signKey) and its public JWK
-list      the signing keys in the configured store: kid, alg, state, dates
-          (never private material)
+list      the signing keys in the configured store: kid, alg, state, dates,
+          and the vault key encrypting each (never private material)
 rotate    start a rotation now on the configured store: a new key is
           published, and signs once every verifier can know it
 `
@@ -74,9 +74,9 @@ func keysStore(ctx context.Context, cmd string, args []string, o *Options) int {
 		}
 	}
 	tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KID\tALG\tSTATE\tSIGNS FROM\tRETIRED\tREMOVED AT")
+	fmt.Fprintln(tw, "KID\tALG\tSTATE\tSIGNS FROM\tRETIRED\tREMOVED AT\tVAULT KEY")
 	for _, k := range km.List() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, date(k.ActivateAt), date(k.RetireAt), date(k.RemoveAt))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, date(k.ActivateAt), date(k.RetireAt), date(k.RemoveAt), orDash(k.VaultKeyID))
 	}
 	tw.Flush()
 	return ExitOK

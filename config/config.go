@@ -200,6 +200,8 @@ type Auth struct {
 	Type AuthType `yaml:"type"`
 	// SessionMode is stateful or stateless. Default stateful.
 	SessionMode SessionMode `yaml:"sessionMode"`
+	// Session configures the MCP sessions of SessionMode stateful.
+	Session Session `yaml:"session"`
 	// TokenStorage selects the storage backend.
 	TokenStorage TokenStorage `yaml:"tokenStorage"`
 	// Local configures signing keys and users of the embedded server.
@@ -214,7 +216,7 @@ type Auth struct {
 	// Transparent configures access token verification in transparent mode.
 	Transparent Transparent `yaml:"transparent"`
 	// Remote configures the upstream identity provider in remote mode.
-	Remote Remote `yaml:"remote" planned:"true"`
+	Remote Remote `yaml:"remote"`
 	// Refresh configures token lifetimes and refresh token rotation.
 	Refresh Refresh `yaml:"refresh"`
 	// Consent configures the consent page.
@@ -226,9 +228,9 @@ type Auth struct {
 	// outside production, false in production.
 	DCREnabled bool `yaml:"dcrEnabled"`
 	// DCR restricts Dynamic Client Registration.
-	DCR DCR `yaml:"dcr" planned:"true"`
+	DCR DCR `yaml:"dcr"`
 	// CIMD configures Client ID Metadata Documents (URL client ids).
-	CIMD CIMD `yaml:"cimd" planned:"true"`
+	CIMD CIMD `yaml:"cimd"`
 	// Clients are pre-registered OAuth clients.
 	Clients []Client `yaml:"clients"`
 	// Scopes are the scopes this server offers (RFC 8414 and RFC 9728
@@ -238,8 +240,21 @@ type Auth struct {
 	// call without them gets 403 insufficient_scope (MCP step-up). Each scope
 	// must be one of Scopes.
 	ToolScopes map[string][]string `yaml:"toolScopes"`
-	// Vault configures encryption of stored upstream tokens.
-	Vault Vault `yaml:"vault" planned:"true"`
+	// Vault configures encryption at rest of stored secrets (generated
+	// signing keys; upstream tokens in remote mode). Mode orchestrated only.
+	Vault Vault `yaml:"vault"`
+}
+
+// Session configures MCP sessions (SessionMode stateful). Sessions are
+// kept in the token storage, so that every instance on a shared store
+// continues them; package session explains.
+type Session struct {
+	// IdleTimeout ends a session no request has used for this long. In YAML
+	// an integer is seconds and a string is a Go duration. Default 30m.
+	IdleTimeout time.Duration `yaml:"idleTimeout"`
+	// AbsoluteTimeout ends a session this long after it began, however busy.
+	// Default 24h.
+	AbsoluteTimeout time.Duration `yaml:"absoluteTimeout"`
 }
 
 // TokenStorage selects the storage backend. In YAML it is
@@ -382,23 +397,50 @@ type JWKSCacheTTL struct {
 	Stale time.Duration `yaml:"stale"`
 }
 
-// Remote configures the upstream identity provider of remote mode.
+// Remote configures the upstream identity provider of remote mode
+// (orchestrated, type remote): users log in at Provider, this server issues
+// its own tokens, and the provider's tokens are kept encrypted in the vault
+// (auth.vault.key is required) for tools. Register
+// {publicUrl}/oauth/upstream/callback as the redirect URI at the provider.
+// The provider is found by discovery (OpenID Connect, then RFC 8414); see
+// docs/remote.md.
 type Remote struct {
-	// ClientID at the provider. Environment fallback: IDP_CLIENT_ID.
+	// ClientID at the provider. Required. Environment fallback:
+	// IDP_CLIENT_ID.
 	ClientID string `yaml:"clientId"`
-	// ClientSecret at the provider. Environment fallback: IDP_CLIENT_SECRET.
+	// ClientSecret at the provider; empty for a public client (PKCE only).
+	// Environment fallback: IDP_CLIENT_SECRET.
 	ClientSecret string `yaml:"clientSecret" secret:"true"`
-	// Scopes requested from the provider.
+	// Scopes requested from the provider. Default "openid offline_access"
+	// for an OpenID provider ("openid" is always added there); none for a
+	// plain OAuth provider.
 	Scopes []string `yaml:"scopes"`
-	// AuthorizationEndpoint overrides discovery.
+	// AuthorizationEndpoint overrides the discovered one.
 	AuthorizationEndpoint string `yaml:"authorizationEndpoint"`
-	// TokenEndpoint overrides discovery.
+	// TokenEndpoint overrides the discovered one.
 	TokenEndpoint string `yaml:"tokenEndpoint"`
-	// SubjectClaim is the upstream claim used as the subject. Default "sub".
+	// SubjectClaim is the upstream claim (of the ID token, or of the JWT
+	// access token of a plain OAuth provider) that becomes the subject of
+	// this server's tokens. Default "sub".
 	SubjectClaim string `yaml:"subjectClaim"`
-	// CopyClaims are upstream claims copied into issued access tokens.
+	// CopyClaims are upstream claims copied into issued access tokens
+	// (never registered claims such as iss, sub, aud, exp, scope).
 	CopyClaims []string `yaml:"copyClaims"`
 }
+
+// UpstreamCallbackPath is the path of remote mode's redirect URI, below
+// the public URL.
+const UpstreamCallbackPath = "/oauth/upstream/callback"
+
+// UpstreamCallbackURL returns the redirect URI to register at the upstream
+// identity provider in remote mode: BaseURL plus UpstreamCallbackPath.
+func (c *Config) UpstreamCallbackURL() string {
+	return c.BaseURL() + UpstreamCallbackPath
+}
+
+// UsesRemote reports whether the configuration runs orchestrated/remote
+// mode.
+func (c *Config) UsesRemote() bool { return usesRemote(c) }
 
 // Refresh configures token lifetimes and refresh token rotation
 // (OAuth 2.1 §4.3, §6.1).
@@ -415,9 +457,15 @@ type Refresh struct {
 	// the grant when an old one is reused. Default true; required in
 	// production.
 	RotateRefreshToken bool `yaml:"rotateRefreshToken"`
-	// SkewSeconds refreshes upstream tokens this many seconds before they
-	// expire. Default 60.
-	SkewSeconds int `yaml:"skewSeconds" planned:"true"`
+	// ReuseGraceSeconds lets a client present the refresh token it just
+	// rotated out again for this many seconds, as a retry after a lost reply:
+	// the retry rotates again (the token of the lost reply dies) instead of
+	// revoking the grant as reuse (RFC 9700 §4.14.2). 0 to 60; default 0 (every
+	// reuse revokes). Applies to grants issued after the setting.
+	ReuseGraceSeconds int `yaml:"reuseGraceSeconds"`
+	// SkewSeconds refreshes upstream tokens (remote mode) this many seconds
+	// before they expire. Default 60.
+	SkewSeconds int `yaml:"skewSeconds"`
 	// AbsoluteLifetime caps a grant's total life across refreshes. Default 30
 	// days.
 	AbsoluteLifetime time.Duration `yaml:"absoluteLifetime"`
@@ -430,26 +478,40 @@ type Consent struct {
 	Enabled bool `yaml:"enabled"`
 }
 
-// DCR restricts Dynamic Client Registration (RFC 7591).
+// DCR restricts Dynamic Client Registration (RFC 7591) and its client
+// configuration endpoint (RFC 7592). Used only in mode orchestrated with
+// dcrEnabled.
 type DCR struct {
-	// AllowedRedirectURIs are the redirect URIs registrable clients may use;
-	// empty allows any that pass the OAuth 2.1 rules.
+	// AllowedRedirectURIs are patterns every redirect URI of a registration
+	// must match; empty allows any that pass the OAuth 2.1 rules. A pattern
+	// is a URI whose host may start with wildcard labels ("*" one label,
+	// "**" one or more), whose port may be "*", and whose path may use "*"
+	// within a segment and "**" as a whole segment (any number of
+	// segments); scheme and query match exactly. See authserver/dcr.Pattern.
 	AllowedRedirectURIs []string `yaml:"allowedRedirectUris"`
 	// InitialAccessToken, when set, is required as a bearer token to register
-	// (RFC 7591 §3).
+	// (RFC 7591 §3). At least 32 characters in production.
 	InitialAccessToken string `yaml:"initialAccessToken" secret:"true"`
-	// MaxClients caps the number of registered clients; 0 means no cap.
-	// Default 1000.
+	// MaxClients caps the number of dynamically registered clients; 0 means
+	// no cap. Default 1000.
 	MaxClients int `yaml:"maxClients"`
 }
 
 // CIMD configures Client ID Metadata Documents: https URLs as client ids.
 type CIMD struct {
-	// Enabled accepts URL client ids.
+	// Enabled accepts https URLs as client ids and fetches the client
+	// metadata document each names (mode orchestrated). Default false.
 	Enabled bool `yaml:"enabled"`
-	// AllowedDomains restricts the hosts of URL client ids; empty allows any.
+	// AllowedDomains restricts the hosts of URL client ids: "example.com"
+	// allows that host, "*.example.com" its subdomains. Empty allows any.
 	AllowedDomains []string `yaml:"allowedDomains"`
-	// CacheTTL bounds caching of fetched metadata documents.
+	// AllowLoopbackHTTP also accepts http://localhost (127.0.0.1, [::1])
+	// client ids and lets the fetcher connect to loopback addresses, for
+	// clients developed on the same machine. Default false; refused in
+	// production.
+	AllowLoopbackHTTP bool `yaml:"allowLoopbackHttp"`
+	// CacheTTL bounds caching of fetched metadata documents: their
+	// Cache-Control max-age or Expires, clamped to [min, max].
 	CacheTTL CacheTTL `yaml:"cacheTtl"`
 }
 
@@ -481,11 +543,17 @@ type Client struct {
 	Scopes []string `yaml:"scopes"`
 }
 
-// Vault configures encryption of stored upstream tokens.
+// Vault configures encryption at rest (AES-256-GCM envelopes, package vault)
+// of the secrets the server stores: generated signing keys, and upstream
+// tokens in remote mode. A key is 32 random bytes as base64 or 64 hex
+// characters (frontmcp vault generate-key). Without a key, those secrets are
+// stored in plaintext.
 type Vault struct {
-	// Key encrypts new entries. Environment fallback: VAULT_KEY.
+	// Key encrypts new entries. Environment fallback: VAULT_KEY (or
+	// VAULT_KEY_FILE).
 	Key string `yaml:"key" secret:"true"`
-	// PreviousKeys still decrypt older entries during key rotation.
+	// PreviousKeys still decrypt older entries during key rotation; entries
+	// they open are re-encrypted with Key.
 	PreviousKeys []string `yaml:"previousKeys" secret:"true"`
 }
 
@@ -511,6 +579,7 @@ func Default(env Environment) *Config {
 			Mode:        ModeOrchestrated,
 			Type:        TypeLocal,
 			SessionMode: SessionStateful,
+			Session:     Session{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 24 * time.Hour},
 			TokenStorage: TokenStorage{
 				Type:  StorageFile,
 				File:  FileStorage{Path: ".frontmcp/store.db"},

@@ -30,6 +30,7 @@ func TestDefault(t *testing.T) {
 			Mode:        ModeOrchestrated,
 			Type:        TypeLocal,
 			SessionMode: SessionStateful,
+			Session:     Session{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 24 * time.Hour},
 			TokenStorage: TokenStorage{
 				Type:  StorageFile,
 				File:  FileStorage{Path: ".frontmcp/store.db"},

@@ -60,6 +60,7 @@
 //	  mode: public | transparent | orchestrated   # default orchestrated; none in production
 //	  type: local | remote    # orchestrated only; default local
 //	  sessionMode: stateful | stateless
+//	  session: {idleTimeout: 30m, absoluteTimeout: 24h}   # stateful only; kept in tokenStorage
 //	  tokenStorage:
 //	    type: memory | file | redis           # default file
 //	    config: {path: .frontmcp/store.db}    # file
@@ -74,16 +75,17 @@
 //	    verifyKeys: []        # more JWKs published and accepted, never signing
 //	    keyRotationDays: 0    # rotate generated keys every N days; 0 = off
 //	    maxKeys: 3            # at most this many generated keys published
-//	  provider: ""            # transparent: the identity provider's issuer URL
-//	  expectedAudience: ""    # transparent: required "aud" of access tokens
+//	  provider: ""            # transparent and remote: the identity provider's issuer URL
+//	  expectedAudience: ""    # transparent: required "aud" of access tokens; remote: resource indicator sent upstream
 //	  transparent: {additionalIssuers, requiredScopes, jwksUri, jwks, requireTyp, clockLeeway, jwksCacheTtl: {min, max, stale}}
 //	  remote: {clientId, clientSecret, scopes, authorizationEndpoint, tokenEndpoint, subjectClaim, copyClaims}
-//	  refresh: {enabled, accessTokenTtl, refreshTokenTtl, rotateRefreshToken, skewSeconds, absoluteLifetime}
+//	                          # remote: redirect URI {publicUrl}/oauth/upstream/callback; needs vault.key
+//	  refresh: {enabled, accessTokenTtl, refreshTokenTtl, rotateRefreshToken, reuseGraceSeconds, skewSeconds, absoluteLifetime}
 //	  consent: {enabled}
 //	  allowDefaultPublic: false
 //	  dcrEnabled: true        # false in production
 //	  dcr: {allowedRedirectUris, initialAccessToken, maxClients}
-//	  cimd: {enabled, allowedDomains, cacheTtl: {min, max}}
+//	  cimd: {enabled, allowedDomains, allowLoopbackHttp, cacheTtl: {min, max}}
 //	  clients: [{clientId, clientSecret, redirectUris, tokenEndpointAuthMethod, grantTypes, scopes}]
 //	  scopes: []              # offered scopes (scopes_supported)
 //	  toolScopes: {}          # tool name: [scopes a token needs to call it]
@@ -149,22 +151,20 @@
 //	IDP_PROVIDER_URL                        auth.provider                                     mode transparent, or orchestrated + remote
 //	IDP_EXPECTED_AUDIENCE                   auth.expectedAudience                             mode transparent, or orchestrated + remote
 //	IDP_CLIENT_ID, IDP_CLIENT_SECRET        auth.remote.{clientId,clientSecret}               mode orchestrated, type remote
-//	VAULT_KEY                               auth.vault.key                                    mode orchestrated, type remote
+//	VAULT_KEY                               auth.vault.key                                    mode orchestrated
 //
 // # Not implemented yet
 //
-// The whole schema is defined, but these parts do not work yet: type
-// remote, and the keys auth.remote, auth.dcr, auth.cimd, auth.vault and
-// auth.refresh.skewSeconds. Such a key present in the file (even with its
-// default value) or filled by a fallback (IDP_CLIENT_ID, IDP_CLIENT_SECRET,
-// VAULT_KEY), and those values, fail with
+// The whole schema is defined and every part of it works. The mechanism
+// that refuses parts not implemented yet stays for future additions: a key
+// tagged planned:"true" in the struct definitions, or a value listed in
+// plannedValues (planned.go), present in the file (even with its default
+// value) or filled by a fallback fails with
 //
-//	auth.refresh.skewSeconds: not implemented yet (line 9)
+//	auth.example: not implemented yet (line 9)
 //
 // Validate applies the same rule to configs built in Go, comparing planned
-// options to their defaults, and so does Load for LoadOptions.Defaults. The
-// list lives in one place: fields tagged planned:"true" in the struct
-// definitions, and the plannedValues table in planned.go.
+// options to their defaults, and so does Load for LoadOptions.Defaults.
 //
 // # Production
 //
@@ -174,10 +174,12 @@
 // insecureSkipVerify (or skip_verify in its url), Redis without TLS to
 // another host, refresh without
 // rotation, allowDefaultPublic, dcrEnabled without the consent page (in
-// orchestrated mode), client redirect URIs other than https or http on a
-// loopback host (custom schemes), client secrets shorter than 32
-// characters, bcrypt password hashes of cost below 10, transparent mode
-// without expectedAudience, and http URLs for the identity provider.
+// orchestrated mode), client redirect URIs and auth.dcr.allowedRedirectUris
+// patterns other than https or http on a loopback host (custom schemes), DCR
+// host wildcards with fewer than two literal labels, client secrets and the
+// DCR initial access token shorter than 32 characters, bcrypt password hashes of cost below 10, transparent mode
+// without expectedAudience, and http URLs for the identity provider and its
+// endpoints.
 //
 // # Output
 //

@@ -144,6 +144,8 @@ func usesRemote(c *Config) bool {
 	return c.Auth.Mode == ModeOrchestrated && c.Auth.effectiveType() == TypeRemote
 }
 
+func usesOrchestrated(c *Config) bool { return c.Auth.Mode == ModeOrchestrated }
+
 func usesProvider(c *Config) bool { return c.Auth.Mode == ModeTransparent || usesRemote(c) }
 
 func setString(field func(*Config) *string) func(*Config, string) error {
@@ -180,7 +182,7 @@ var fallbacks = []fallback{
 		setString(func(c *Config) *string { return &c.Auth.Remote.ClientID })},
 	{"IDP_CLIENT_SECRET", "auth.remote.clientSecret", usesRemote,
 		setString(func(c *Config) *string { return &c.Auth.Remote.ClientSecret })},
-	{"VAULT_KEY", "auth.vault.key", usesRemote,
+	{"VAULT_KEY", "auth.vault.key", usesOrchestrated,
 		setString(func(c *Config) *string { return &c.Auth.Vault.Key })},
 }
 

@@ -143,15 +143,31 @@ func TestFallbacks(t *testing.T) {
 				c.Auth.Remote.ClientID, c.Auth.Remote.ClientSecret, c.Auth.Vault.Key = "id", "secret", "vk"
 			},
 			wantSources: map[string]string{"auth.remote.clientId": "env IDP_CLIENT_ID", "auth.remote.clientSecret": "env IDP_CLIENT_SECRET", "auth.vault.key": "env VAULT_KEY"},
-			wantErrs: Errors{
-				{Path: "auth.remote.clientId", Msg: "not implemented yet (set from IDP_CLIENT_ID)", Err: ErrNotImplemented},
-				{Path: "auth.remote.clientSecret", Msg: "not implemented yet (set from IDP_CLIENT_SECRET)", Err: ErrNotImplemented},
-				{Path: "auth.vault.key", Msg: "not implemented yet (set from VAULT_KEY)", Err: ErrNotImplemented},
-			},
+		},
+		{
+			name:        "VAULT_KEY in local mode",
+			setup:       local,
+			env:         map[string]string{"VAULT_KEY": "vk", "IDP_CLIENT_ID": "ignored"},
+			want:        func(c *Config) { c.Auth.Vault.Key = "vk" },
+			wantSources: map[string]string{"auth.vault.key": "env VAULT_KEY"},
+		},
+		{
+			name:        "VAULT_KEY_FILE",
+			setup:       local,
+			env:         map[string]string{"VAULT_KEY_FILE": writeSecret(t, "vk-from-file")},
+			want:        func(c *Config) { c.Auth.Vault.Key = "vk-from-file" },
+			wantSources: map[string]string{"auth.vault.key": "env VAULT_KEY_FILE"},
+		},
+		{
+			name:   "file vault key wins over VAULT_KEY",
+			setup:  func(c *Config) { local(c); c.Auth.Vault.Key = "from-file" },
+			inFile: []string{"auth.vault.key"},
+			env:    map[string]string{"VAULT_KEY": "from-env"},
+			want:   func(c *Config) { c.Auth.Vault.Key = "from-file" },
 		},
 		{
 			name:  "IDP variables ignored in public mode",
-			setup: func(*Config) {},
+			setup: func(c *Config) { c.Auth.Mode = ModePublic },
 			env:   map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_CLIENT_ID": "id", "VAULT_KEY": "vk"},
 			want:  func(*Config) {},
 		},

@@ -405,52 +405,40 @@ func TestAliasBomb(t *testing.T) {
 	}
 }
 
-func TestNotImplemented(t *testing.T) {
+// TestRemoteKeys: orchestrated/remote mode and its keys load; they are
+// refused, naming the key, where they do not apply.
+func TestRemoteKeys(t *testing.T) {
 	_, signKey := genKey(t, "ES256")
+	vk := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	remote := []string{"auth:", "  mode: orchestrated", "  type: remote", "  provider: https://idp.example", "  remote:", "    clientId: x"}
 	tests := []struct {
 		name string
 		yaml string
 		env  map[string]string
 		want Errors
 	}{
-		{"type remote", lines("auth:", "  mode: orchestrated", "  type: remote", "  provider: https://idp.example", "  remote:", "    clientId: x"), nil,
-			Errors{{Path: "auth.type", Line: 3}, {Path: "auth.remote", Line: 5}}},
-		{"remote clientSecret from a variable", lines("auth:", "  remote:", "    clientSecret: ${IDP_SECRET}"), map[string]string{"IDP_SECRET": "s"},
-			Errors{{Path: "auth.remote", Line: 2}}},
-		{"dcr as a block mapping", lines("auth:", "  dcr:", "    allowedRedirectUris:", "      - https://app.example/cb"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
-		{"cimd as a flow mapping", lines("auth:", "  cimd: {allowedDomains: [example.com]}"), nil, Errors{{Path: "auth.cimd", Line: 2}}},
-		{"vault previousKeys", lines("auth:", "  vault:", "    key: k", "    previousKeys: [old]"), nil, Errors{{Path: "auth.vault", Line: 2}}},
-		{"dcr next to dcrEnabled", lines("auth:", "  dcrEnabled: true", "  dcr:", "    maxClients: 5"), nil, Errors{{Path: "auth.dcr", Line: 3}}},
-		{"skewSeconds before other refresh keys", lines("auth:", "  refresh:", "    skewSeconds: 30", "    enabled: true"), nil,
-			Errors{{Path: "auth.refresh.skewSeconds", Line: 3}}},
-		{"refresh skewSeconds", lines("auth:", "  refresh:", "    accessTokenTtl: 900", "    skewSeconds: 30"), nil, Errors{{Path: "auth.refresh.skewSeconds", Line: 4}}},
-		{"remote", lines("auth:", "  remote:", "    clientId: x"), nil, Errors{{Path: "auth.remote", Line: 2}}},
-		{"dcr", lines("auth:", "  dcr:", "    maxClients: 5"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
-		{"cimd", lines("auth:", "  cimd:", "    enabled: true"), nil, Errors{{Path: "auth.cimd", Line: 2}}},
-		{"vault", lines("auth:", "  vault:", "    key: k"), nil, Errors{{Path: "auth.vault", Line: 2}}},
-		{"present but empty", lines("auth:", "  dcr:"), nil, Errors{{Path: "auth.dcr", Line: 2}}},
-		{"present with the default value", lines("auth:", "  refresh:", "    skewSeconds: 60"), nil, Errors{{Path: "auth.refresh.skewSeconds", Line: 3}}},
-		// Signing keys are implemented: neither the keys nor JWT_SIGNING_KEY
-		// are reported.
+		{"type remote", lines(append(remote, "  vault:", "    key: "+vk)...), nil, nil},
+		{"remote without a vault key", lines(remote...), nil,
+			Errors{{Path: "auth.vault.key", Line: 1, Err: ErrValue, Msg: "must be set (or VAULT_KEY) for type remote: the identity provider's tokens are stored encrypted with it (generate one with `frontmcp vault generate-key`)"}}},
+		{"remote clientSecret from a variable", lines(append(remote, "    clientSecret: ${IDP_SECRET}")...), map[string]string{"IDP_SECRET": "s", "VAULT_KEY": vk}, nil},
+		{"a copied claim the server sets", lines(append(remote, "    copyClaims: [email, sub]")...), map[string]string{"VAULT_KEY": vk},
+			Errors{{Path: "auth.remote.copyClaims[1]", Line: 7, Err: ErrValue, Msg: `"sub" is set by this server and cannot be copied from the provider`}}},
+		{"remote outside remote mode", lines("auth:", "  remote:", "    clientId: x"), nil,
+			Errors{{Path: "auth.remote", Line: 2, Err: ErrValue, Msg: "is only used with mode orchestrated and type remote"}}},
+		{"present but empty", lines("auth:", "  remote:"), nil,
+			Errors{{Path: "auth.remote", Line: 2, Err: ErrValue, Msg: "is only used with mode orchestrated and type remote"}}},
+		// skewSeconds is a refresh setting of the production checklist: any
+		// orchestrated configuration may carry it.
+		{"refresh skewSeconds", lines("auth:", "  refresh:", "    accessTokenTtl: 900", "    skewSeconds: 30"), nil, nil},
 		{"signing keys", lines("auth:", "  local:", "    signKey: '"+signKey+"'", "    verifyKeys: ['"+signKey+"']", "    maxKeys: 3"), nil, nil},
 		{"JWT_SIGNING_KEY fallback", lines("auth:", "  mode: orchestrated", "  local:", "    keyRotationDays: 0"),
 			map[string]string{"JWT_SIGNING_KEY": signKey}, nil},
 		{"remote fallbacks", lines("auth:", "  mode: orchestrated", "  type: remote"),
-			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_CLIENT_ID": "id", "IDP_CLIENT_SECRET": "s", "VAULT_KEY": "k"},
-			Errors{{Path: "auth.type", Line: 3},
-				{Path: "auth.remote.clientId", Msg: "not implemented yet (set from IDP_CLIENT_ID)"},
-				{Path: "auth.remote.clientSecret", Msg: "not implemented yet (set from IDP_CLIENT_SECRET)"},
-				{Path: "auth.vault.key", Msg: "not implemented yet (set from VAULT_KEY)"}}},
+			map[string]string{"IDP_PROVIDER_URL": "https://idp.example", "IDP_CLIENT_ID": "id", "IDP_CLIENT_SECRET": "s", "VAULT_KEY": vk}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.yaml), "c.yaml", envOpts(tt.env))
-			for _, w := range tt.want {
-				w.Err = ErrNotImplemented
-				if w.Msg == "" {
-					w.Msg = "not implemented yet"
-				}
-			}
 			if diff := diffErrors(tt.want, asErrors(t, err)); diff != "" {
 				t.Errorf("errors mismatch (-want +got):\n%s", diff)
 			}
@@ -461,8 +449,7 @@ func TestNotImplemented(t *testing.T) {
 func TestChecklistExample(t *testing.T) {
 	// The checklist's minimum production configuration: orchestrated mode
 	// with local login, Redis storage, the signing key from
-	// JWT_SIGNING_KEY, refresh and consent work; skewSeconds is not
-	// implemented yet and is reported, with nothing else.
+	// JWT_SIGNING_KEY, refresh (skewSeconds included) and consent all load.
 	k, signKey := genKey(t, "ES256")
 	env := map[string]string{"REDIS_HOST": "redis.example.com", "REDIS_PASSWORD": "pw", "JWT_SIGNING_KEY": signKey}
 	errorsOf := func(err error) []string {
@@ -472,21 +459,19 @@ func TestChecklistExample(t *testing.T) {
 		}
 		return got
 	}
-	_, err := Load("testdata/checklist.yaml", envOpts(env))
-	want := []string{"auth.refresh.skewSeconds: not implemented yet (line 22)"}
-	if diff := cmp.Diff(want, errorsOf(err)); diff != "" {
-		t.Errorf("mismatch (-want +got):\n%s", diff)
+	c, err := Load("testdata/checklist.yaml", envOpts(env))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
 	}
-	if !errors.Is(err, ErrNotImplemented) || errors.Is(err, ErrInsecure) {
-		t.Errorf("error kinds: %v", err)
+	if c.Auth.Refresh.SkewSeconds != 60 {
+		t.Errorf("skewSeconds = %d, want 60", c.Auth.Refresh.SkewSeconds)
 	}
 
 	// A public key in JWT_SIGNING_KEY is refused at the signKey line.
 	env["JWT_SIGNING_KEY"] = publicJWK(t, k)
 	_, err = Load("testdata/checklist.yaml", envOpts(env))
-	want = []string{
+	want := []string{
 		`auth.local.signKey: the JWK has no private part ("d"): this is a public key (line 19)`,
-		"auth.refresh.skewSeconds: not implemented yet (line 22)",
 	}
 	if diff := cmp.Diff(want, errorsOf(err)); diff != "" {
 		t.Errorf("public key: mismatch (-want +got):\n%s", diff)
@@ -785,18 +770,15 @@ func TestLoadOptionsDefaults(t *testing.T) {
 			wantErrs: Errors{{Path: "auth.type", Line: 2, Msg: "is only valid with mode orchestrated", Err: ErrValue}}},
 		{name: "invalid value", defaults: func(c *Config) { c.HTTP.Port = -1 },
 			wantErrs: Errors{{Path: "http.port", Msg: "must be between 1 and 65535, or 0 to pick a free port; got -1", Err: ErrValue}}},
-		{name: "planned option", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
-			wantErrs: Errors{{Path: "auth.refresh.skewSeconds", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented}}},
-		{name: "planned value", defaults: func(c *Config) { c.Auth.Type = TypeRemote },
+		{name: "remote mode by default", defaults: func(c *Config) { c.Auth.Type = TypeRemote },
 			yaml: lines("http:", "  port: 8080"),
 			wantErrs: Errors{
-				{Path: "auth.type", Msg: "not implemented yet (set by LoadOptions.Defaults)", Err: ErrNotImplemented},
 				{Path: "auth.provider", Msg: "must be set (or IDP_PROVIDER_URL) for mode orchestrated", Err: ErrValue},
 				{Path: "auth.remote.clientId", Msg: "must be set (or IDP_CLIENT_ID) for type remote", Err: ErrValue},
+				{Path: "auth.vault.key", Msg: "must be set (or VAULT_KEY) for type remote: the identity provider's tokens are stored encrypted with it (generate one with `frontmcp vault generate-key`)", Err: ErrValue},
 			}},
-		{name: "planned option also in the file is reported once", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
-			yaml:     lines("auth:", "  refresh:", "    skewSeconds: 30"),
-			wantErrs: Errors{{Path: "auth.refresh.skewSeconds", Line: 3, Msg: "not implemented yet", Err: ErrNotImplemented}}},
+		{name: "skewSeconds by default", defaults: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 },
+			want: func(c *Config) { c.Auth.Refresh.SkewSeconds = 30 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

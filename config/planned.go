@@ -18,9 +18,7 @@ import (
 // To turn a feature on, delete its tag or its values here.
 
 // plannedValues are enum values accepted by the schema but not implemented.
-var plannedValues = map[reflect.Type][]string{
-	reflect.TypeFor[AuthType](): {string(TypeRemote)},
-}
+var plannedValues = map[reflect.Type][]string{}
 
 // isPlannedValue reports whether v (an enum value) is not implemented yet.
 func isPlannedValue(v reflect.Value) bool {

@@ -21,9 +21,11 @@ import (
 // hex digits of the value's SHA-256, enough to tell whether two instances
 // hold the same secret. Private members of other JWKs (d, p, q, dp, dq, qi,
 // k, oth) are redacted the same way, and so is a Redis URL that carries a
-// password. Options that are not implemented yet, and the auth.transparent
-// section outside mode transparent, are left out while they hold their
-// defaults. Durations are written as Go durations.
+// password. Options that are not implemented yet, the auth.transparent
+// section outside mode transparent, auth.remote and
+// auth.refresh.skewSeconds outside remote mode, auth.dcr while
+// registration is off, and auth.session with sessionMode stateless, are left
+// out while they hold their defaults. Durations are written as Go durations.
 func (c *Config) Redacted() ([]byte, error) {
 	def := Default(c.Environment)
 	eff := *c
@@ -36,6 +38,21 @@ func (c *Config) Redacted() ([]byte, error) {
 	}
 	if c.Auth.Mode != ModeTransparent && equalValue(reflect.ValueOf(c.Auth.Transparent), reflect.ValueOf(def.Auth.Transparent)) {
 		dropKey(n, "auth", "transparent") // another mode's defaults: noise
+	}
+	if (c.Auth.Mode != ModeOrchestrated || !c.Auth.DCREnabled) && equalValue(reflect.ValueOf(c.Auth.DCR), reflect.ValueOf(def.Auth.DCR)) {
+		dropKey(n, "auth", "dcr") // registration is off: its defaults are noise
+	}
+	if (c.Auth.Mode != ModeOrchestrated || !c.Auth.CIMD.Enabled) && equalValue(reflect.ValueOf(c.Auth.CIMD), reflect.ValueOf(def.Auth.CIMD)) {
+		dropKey(n, "auth", "cimd") // URL client ids are off: their defaults are noise
+	}
+	if c.Auth.SessionMode == SessionStateless && c.Auth.Session == def.Auth.Session {
+		dropKey(n, "auth", "session") // stateless keeps no sessions
+	}
+	if !usesRemote(c) && equalValue(reflect.ValueOf(c.Auth.Remote), reflect.ValueOf(def.Auth.Remote)) {
+		dropKey(n, "auth", "remote") // another mode's defaults: noise
+	}
+	if !usesRemote(c) && c.Auth.Refresh.SkewSeconds == def.Auth.Refresh.SkewSeconds {
+		dropKey(n, "auth", "refresh", "skewSeconds") // upstream tokens exist in remote mode only
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -150,6 +150,7 @@ auth:
     accessTokenTtl: 1h
     refreshTokenTtl: 168h
     rotateRefreshToken: true
+    reuseGraceSeconds: 0
     absoluteLifetime: 720h
   consent:
     enabled: true
@@ -199,11 +200,14 @@ func TestRedactedOrchestrated(t *testing.T) {
     accessTokenTtl: 15m
     refreshTokenTtl: 72h
     rotateRefreshToken: true
+    reuseGraceSeconds: 0
     absoluteLifetime: 720h
   consent:
     enabled: false
   allowDefaultPublic: true
   dcrEnabled: true
+  dcr:
+    maxClients: 1000
   clients:
     - clientId: inspector
       redirectUris:
@@ -274,19 +278,18 @@ func TestRedactedShowsChangedPlannedOptions(t *testing.T) {
 	}
 	// Unchanged planned options, and sections holding only those, are left
 	// out.
-	for _, planned := range []string{"skewSeconds", "maxClients", "dcr:", "cimd:", "transparent:", "remote:", "vault:", "provider:"} {
+	for _, planned := range []string{"skewSeconds", "cimd:", "transparent:", "remote:", "vault:", "provider:"} {
 		if strings.Contains(string(out), planned) {
 			t.Errorf("Redacted output shows the unchanged planned option %s:\n%s", planned, out)
 		}
 	}
 	// A changed one is shown.
 	c.Auth.Refresh.SkewSeconds = 30
-	c.Auth.DCR.MaxClients = 5
 	out, err = c.Redacted()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"  dcr:\n    maxClients: 5\n", "    skewSeconds: 30\n"} {
+	for _, want := range []string{"    skewSeconds: 30\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Redacted output lacks the changed planned option %q:\n%s", want, out)
 		}

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/frontmcp-go/frontmcp/authserver/cimd"
 	"github.com/frontmcp-go/frontmcp/keys"
+	"github.com/frontmcp-go/frontmcp/vault"
 )
 
 // Validate checks the semantic rules that YAML types cannot express: ranges,
@@ -213,6 +215,7 @@ func (v *validator) auth() {
 		v.add("auth.type", ErrValue, "is only valid with mode orchestrated")
 	}
 	v.enum("auth.sessionMode", a.SessionMode, false)
+	v.session()
 	v.storage()
 	v.local()
 	switch {
@@ -244,27 +247,69 @@ func (v *validator) auth() {
 	if v.prod && a.Mode == ModeOrchestrated && a.DCREnabled && !a.Consent.Enabled {
 		v.add("auth.consent.enabled", ErrInsecure, "must be true in production when dcrEnabled is true: anyone can register a client, and without the consent page naming it and its redirect host the user cannot tell whom the login is for")
 	}
-	for i, u := range a.DCR.AllowedRedirectURIs {
-		v.redirectURI(fmt.Sprintf("auth.dcr.allowedRedirectUris[%d]", i), u)
-	}
-	if a.DCR.MaxClients < 0 {
-		v.add("auth.dcr.maxClients", ErrValue, "must not be negative")
-	}
-	for i, d := range a.CIMD.AllowedDomains {
-		if d == "" || strings.ContainsAny(d, "/: \t") {
-			v.add(fmt.Sprintf("auth.cimd.allowedDomains[%d]", i), ErrValue, "must be a host name such as example.com (no scheme, port or path)")
-		}
-	}
-	v.ttlRange("auth.cimd.cacheTtl", a.CIMD.CacheTTL.Min, a.CIMD.CacheTTL.Max)
+	v.dcr()
+	v.cimd()
 	v.clients()
 	v.toolScopes()
 	v.scopes("auth.scopes", a.Scopes)
+	v.vault()
+}
+
+// cimd checks auth.cimd (Client ID Metadata Documents).
+func (v *validator) cimd() {
+	a := &v.c.Auth
+	c := &a.CIMD
+	for i, d := range c.AllowedDomains {
+		if !cimd.ValidDomainPattern(d) {
+			v.add(fmt.Sprintf("auth.cimd.allowedDomains[%d]", i), ErrValue, "must be a host name such as example.com, optionally *.example.com for its subdomains (no scheme, port or path)")
+		}
+	}
+	v.ttlRange("auth.cimd.cacheTtl", c.CacheTTL.Min, c.CacheTTL.Max)
+	if c.CacheTTL.Min == 0 {
+		v.add("auth.cimd.cacheTtl.min", ErrValue, "must be positive: it bounds how often one client's document is fetched")
+	}
+	if c.CacheTTL.Max == 0 {
+		v.add("auth.cimd.cacheTtl.max", ErrValue, "must be positive")
+	}
+	switch {
+	case c.Enabled && a.Mode != ModeOrchestrated:
+		v.add("auth.cimd.enabled", ErrValue, "is only used with mode orchestrated")
+		return
+	case !c.Enabled:
+		// Nothing reads these settings: refuse them rather than ignore them.
+		if !equalValue(reflect.ValueOf(*c), reflect.ValueOf(Default(v.c.Environment).Auth.CIMD)) {
+			v.add("auth.cimd", ErrValue, "is only used with enabled: true (and mode orchestrated)")
+		}
+		return
+	}
+	if v.prod && c.AllowLoopbackHTTP {
+		v.add("auth.cimd.allowLoopbackHttp", ErrInsecure, "must be false in production: it accepts http client ids and lets the server fetch from its own loopback interface")
+	}
+	if v.prod && a.Mode == ModeOrchestrated && !a.Consent.Enabled {
+		v.add("auth.consent.enabled", ErrInsecure, "must be true in production when cimd.enabled is true: any https URL can name a client, and without the consent page naming it and its host the user cannot tell whom the login is for")
+	}
+}
+
+// vault checks auth.vault: keys that parse (without echoing them), only in
+// mode orchestrated.
+func (v *validator) vault() {
+	a := &v.c.Auth
+	if _, inFile := v.c.lines["auth.vault"]; a.Mode != ModeOrchestrated &&
+		(inFile || a.Vault.Key != "" || len(a.Vault.PreviousKeys) > 0) {
+		v.add("auth.vault", ErrValue, "is only used with mode orchestrated")
+		return
+	}
 	if a.Vault.Key == "" && len(a.Vault.PreviousKeys) > 0 {
-		v.add("auth.vault.key", ErrValue, "must be set when previousKeys is set")
+		v.add("auth.vault.key", ErrValue, "must be set (or VAULT_KEY) when previousKeys is set")
+	}
+	if a.Vault.Key != "" {
+		if _, err := vault.ParseKey(a.Vault.Key); err != nil {
+			v.add("auth.vault.key", ErrValue, "%v", err)
+		}
 	}
 	for i, k := range a.Vault.PreviousKeys {
-		if k == "" {
-			v.add(fmt.Sprintf("auth.vault.previousKeys[%d]", i), ErrValue, "must not be empty")
+		if _, err := vault.ParseKey(k); err != nil {
+			v.add(fmt.Sprintf("auth.vault.previousKeys[%d]", i), ErrValue, "%v", err)
 		}
 	}
 }
@@ -275,7 +320,8 @@ func (v *validator) storage() {
 	def := Default(v.c.Environment).Auth.TokenStorage
 	switch ts.Type {
 	case StorageMemory:
-		// Transparent mode keeps nothing in the store: memory is fine there.
+		// Transparent mode keeps only MCP sessions in the store: memory is
+		// fine there for one instance.
 		if v.prod && v.c.Auth.Mode != ModeTransparent {
 			v.add("auth.tokenStorage.type", ErrInsecure, "memory storage is refused in production: it loses every token and session on restart and cannot be shared between instances; use file or redis")
 		}
@@ -570,8 +616,23 @@ func (v *validator) ttlRange(path string, lo, hi time.Duration) {
 
 func (v *validator) remote() {
 	r := &v.c.Auth.Remote
-	if usesRemote(v.c) && r.ClientID == "" {
+	if !usesRemote(v.c) {
+		if _, inFile := v.c.lines["auth.remote"]; inFile ||
+			!equalValue(reflect.ValueOf(*r), reflect.ValueOf(Default(v.c.Environment).Auth.Remote)) {
+			v.add("auth.remote", ErrValue, "is only used with mode orchestrated and type remote")
+		}
+		return
+	}
+	if r.ClientID == "" {
 		v.add("auth.remote.clientId", ErrValue, "must be set (or IDP_CLIENT_ID) for type remote")
+	}
+	if len(v.c.Auth.Local.Users) > 0 {
+		v.add("auth.local.users", ErrValue, "is not used with type remote: users sign in at the identity provider (auth.provider)")
+	}
+	// The upstream tokens are kept for tools; they are never stored in
+	// plaintext.
+	if v.c.Auth.Vault.Key == "" {
+		v.add("auth.vault.key", ErrValue, "must be set (or VAULT_KEY) for type remote: the identity provider's tokens are stored encrypted with it (generate one with `frontmcp vault generate-key`)")
 	}
 	v.remoteURL("auth.remote.authorizationEndpoint", r.AuthorizationEndpoint)
 	v.remoteURL("auth.remote.tokenEndpoint", r.TokenEndpoint)
@@ -579,6 +640,38 @@ func (v *validator) remote() {
 		v.add("auth.remote.subjectClaim", ErrValue, "must not be empty")
 	}
 	v.scopes("auth.remote.scopes", r.Scopes)
+	for i, c := range r.CopyClaims {
+		if c == "" || remoteReservedClaims[c] {
+			v.add(fmt.Sprintf("auth.remote.copyClaims[%d]", i), ErrValue, "%s is set by this server and cannot be copied from the provider", quote(c))
+		}
+	}
+}
+
+// remoteReservedClaims are the claims of this server's access tokens that
+// auth.remote.copyClaims cannot name.
+var remoteReservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true,
+	"client_id": true, "scope": true, "auth_time": true, "cnf": true, "sid": true, "act": true,
+}
+
+// session checks auth.session: positive timeouts, idle within absolute,
+// and only with sessionMode stateful.
+func (v *validator) session() {
+	a := &v.c.Auth
+	if _, inFile := v.c.lines["auth.session"]; a.SessionMode == SessionStateless &&
+		(inFile || a.Session != Default(v.c.Environment).Auth.Session) {
+		v.add("auth.session", ErrValue, "is only used with sessionMode stateful (stateless keeps no sessions)")
+		return
+	}
+	s := a.Session
+	if s.IdleTimeout < time.Second {
+		v.add("auth.session.idleTimeout", ErrValue, "must be at least 1s")
+	}
+	if s.AbsoluteTimeout < time.Second {
+		v.add("auth.session.absoluteTimeout", ErrValue, "must be at least 1s")
+	} else if s.IdleTimeout > s.AbsoluteTimeout {
+		v.add("auth.session.idleTimeout", ErrValue, "must not exceed absoluteTimeout")
+	}
 }
 
 func (v *validator) refresh() {
@@ -594,6 +687,9 @@ func (v *validator) refresh() {
 	}
 	if r.SkewSeconds < 0 {
 		v.add("auth.refresh.skewSeconds", ErrValue, "must not be negative")
+	}
+	if r.ReuseGraceSeconds < 0 || r.ReuseGraceSeconds > 60 {
+		v.add("auth.refresh.reuseGraceSeconds", ErrValue, "must be between 0 and 60")
 	}
 	if v.prod && r.Enabled && !r.RotateRefreshToken {
 		v.add("auth.refresh.rotateRefreshToken", ErrInsecure, "must be true in production: without rotation a stolen refresh token stays usable until it expires (OAuth 2.1 §4.3.1)")

@@ -94,6 +94,13 @@ func TestValidateProduction(t *testing.T) {
 				Msg: "must be true in production: without rotation a stolen refresh token stays usable until it expires (OAuth 2.1 §4.3.1)"},
 		}},
 		{"refresh off needs no rotation", func(c *Config) { c.Auth.Refresh.Enabled, c.Auth.Refresh.RotateRefreshToken = false, false }, nil},
+		{"reuse grace", func(c *Config) { c.Auth.Refresh.ReuseGraceSeconds = 60 }, nil},
+		{"reuse grace too long", func(c *Config) { c.Auth.Refresh.ReuseGraceSeconds = 61 }, Errors{
+			{Path: "auth.refresh.reuseGraceSeconds", Err: ErrValue, Msg: "must be between 0 and 60"},
+		}},
+		{"negative reuse grace", func(c *Config) { c.Auth.Refresh.ReuseGraceSeconds = -1 }, Errors{
+			{Path: "auth.refresh.reuseGraceSeconds", Err: ErrValue, Msg: "must be between 0 and 60"},
+		}},
 		{"allowDefaultPublic", func(c *Config) { c.Auth.AllowDefaultPublic = true }, Errors{
 			{Path: "auth.allowDefaultPublic", Err: ErrInsecure, Msg: "must be false in production: it lets requests without a token in"},
 		}},
@@ -179,11 +186,30 @@ func TestValidateOrchestratedProduction(t *testing.T) {
 			Msg: "bcrypt cost 4 is too low for production: use at least 10 (for example: htpasswd -nbBC 12 user PASSWORD)"}}},
 		{"type remote", func(c *Config) {
 			c.Auth.Type = TypeRemote
+			c.Auth.Local.Users = nil
 			c.Auth.Provider = "http://idp.example"
+			c.Auth.Remote.TokenEndpoint = "http://idp.example/token"
 		}, Errors{
 			{Path: "auth.provider", Err: ErrInsecure, Msg: "must use https in production"},
 			{Path: "auth.remote.clientId", Err: ErrValue, Msg: "must be set (or IDP_CLIENT_ID) for type remote"},
-			{Path: "auth.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
+			{Path: "auth.vault.key", Err: ErrValue, Msg: "must be set (or VAULT_KEY) for type remote: the identity provider's tokens are stored encrypted with it (generate one with `frontmcp vault generate-key`)"},
+			{Path: "auth.remote.tokenEndpoint", Err: ErrInsecure, Msg: "must use https in production"},
+		}},
+		{"type remote complete", func(c *Config) {
+			c.Auth.Type = TypeRemote
+			c.Auth.Local.Users = nil
+			c.Auth.Provider = "https://idp.example"
+			c.Auth.Remote.ClientID = "frontmcp"
+			c.Auth.Remote.ClientSecret = "upstream-secret"
+			c.Auth.Vault.Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+		}, nil},
+		{"type remote with local users", func(c *Config) {
+			c.Auth.Type = TypeRemote
+			c.Auth.Provider = "https://idp.example"
+			c.Auth.Remote.ClientID = "frontmcp"
+			c.Auth.Vault.Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+		}, Errors{
+			{Path: "auth.local.users", Err: ErrValue, Msg: "is not used with type remote: users sign in at the identity provider (auth.provider)"},
 		}},
 	}
 	for _, tt := range tests {
@@ -249,7 +275,9 @@ func TestValidate(t *testing.T) {
 		{"orchestrated without a type", func(c *Config) { c.Auth.Type = "" }, nil},
 		{"type remote without orchestrated", func(c *Config) { c.Auth.Mode, c.Auth.Type = ModePublic, TypeRemote }, Errors{
 			{Path: "auth.type", Err: ErrValue, Msg: "is only valid with mode orchestrated"},
-			{Path: "auth.type", Err: ErrNotImplemented, Msg: "not implemented yet"},
+		}},
+		{"remote settings in local mode", func(c *Config) { c.Auth.Remote.ClientID = "x" }, Errors{
+			{Path: "auth.remote", Err: ErrValue, Msg: "is only used with mode orchestrated and type remote"},
 		}},
 		{"unknown type", func(c *Config) { c.Auth.Type = "ldap" }, Errors{
 			{Path: "auth.type", Err: ErrValue, Msg: `invalid value "ldap" (allowed: local, remote)`},
@@ -297,13 +325,11 @@ func TestValidate(t *testing.T) {
 			{Path: "auth.local.signKey", Err: ErrValue, Msg: `the JWK has no private part ("d"): this is a public key`},
 			{Path: "auth.local.verifyKeys[0]", Err: ErrValue, Msg: "go-jose/go-jose: missing json web key type"},
 		}},
-		{"key rotation beside a planned setting", func(c *Config) {
+		{"key rotation beside skewSeconds", func(c *Config) {
 			c.Auth.Local.KeyRotationDays = 30
 			c.Auth.Local.MaxKeys = 5
 			c.Auth.Refresh.SkewSeconds = 30
-		}, Errors{
-			{Path: "auth.refresh.skewSeconds", Err: ErrNotImplemented, Msg: "not implemented yet"},
-		}},
+		}, nil},
 		{"key rotation with signKey and one key", func(c *Config) {
 			_, raw := genKey(t, "ES256")
 			c.Auth.Local.SignKey = json.RawMessage(raw)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/token"
+	"github.com/frontmcp-go/frontmcp/vault"
 	jose "github.com/go-jose/go-jose/v4"
 )
 
@@ -30,6 +31,13 @@ type ManagerOptions struct {
 	VerifyKeys []jose.JSONWebKey
 	// Policy is the rotation schedule of generated keys.
 	Policy Policy
+	// Vault encrypts the private part of generated keys at rest (purpose
+	// [VaultPurpose], associated data the kid). Stored keys in plaintext (from
+	// before a vault key was configured) are re-sealed with its current key,
+	// and so, when the manager starts, are keys sealed with one of its
+	// previous keys. nil stores new keys in plaintext and refuses sealed ones
+	// ([ErrVaultKey]).
+	Vault *vault.Keyring
 	// Algorithm of generated keys; empty means ES256.
 	Algorithm string
 	// Clock returns the current time; nil means time.Now.
@@ -48,6 +56,9 @@ type Manager struct {
 	log   *slog.Logger
 	mu    sync.Mutex // serialises Refresh and Rotate
 	state atomic.Pointer[snapshot]
+	// starting is true during the first load, the only time keys sealed
+	// with a previous vault key are re-sealed (see reseal).
+	starting bool
 }
 
 // snapshot is one immutable view of the keys.
@@ -79,9 +90,11 @@ func NewManager(ctx context.Context, opts *ManagerOptions) (*Manager, error) {
 	if m.opts.SignKey == nil && m.opts.Store == nil {
 		return nil, errors.New("keys: a store or a signing key is required")
 	}
+	m.starting = true
 	if err := m.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	m.starting = false
 	return m, nil
 }
 
@@ -105,11 +118,24 @@ func (m *Manager) Verifier() *token.Verifier { return m.state.Load().verifier }
 // JWKS returns the published key set document (public parts only).
 func (m *Manager) JWKS() []byte { return m.state.Load().jwks }
 
+// VaultPurpose is the vault purpose under which generated private keys are
+// sealed.
+const VaultPurpose = "signing-key"
+
+// ErrVaultKey reports a stored signing key that cannot be decrypted: it is
+// sealed and no vault key is configured, or the vault key that sealed it is
+// not configured, or it does not authenticate. Nothing is written to the
+// store in that case.
+var ErrVaultKey = errors.New("keys: stored signing key cannot be decrypted")
+
 // KeyInfo describes one key for operators; it never holds private material.
 type KeyInfo struct {
-	ID         string    `json:"kid"`
-	Algorithm  string    `json:"alg"`
-	State      string    `json:"state"` // next, current, retired, verify-only, configured
+	ID        string `json:"kid"`
+	Algorithm string `json:"alg"`
+	State     string `json:"state"` // next, current, retired, verify-only, configured
+	// VaultKeyID is the id of the vault key that encrypts the stored private
+	// key; empty when it is stored in plaintext (or not stored).
+	VaultKeyID string    `json:"vault_key_id,omitempty"`
 	CreatedAt  time.Time `json:"created_at,omitzero"`
 	ActivateAt time.Time `json:"activate_at,omitzero"`
 	RetireAt   time.Time `json:"retire_at,omitzero"`
@@ -132,8 +158,8 @@ func (m *Manager) List() []KeyInfo {
 		case k.ActivateAt.After(now):
 			state = "next"
 		}
-		out = append(out, KeyInfo{ID: k.ID, Algorithm: k.Algorithm, State: state, CreatedAt: k.CreatedAt,
-			ActivateAt: k.ActivateAt, RetireAt: k.RetireAt, RemoveAt: k.RemoveAt})
+		out = append(out, KeyInfo{ID: k.ID, Algorithm: k.Algorithm, State: state, VaultKeyID: vault.EnvelopeKeyID(k.Private),
+			CreatedAt: k.CreatedAt, ActivateAt: k.ActivateAt, RetireAt: k.RetireAt, RemoveAt: k.RemoveAt})
 	}
 	for _, k := range m.opts.VerifyKeys {
 		out = append(out, KeyInfo{ID: k.KeyID, Algorithm: k.Algorithm, State: "verify-only"})
@@ -197,11 +223,18 @@ func (m *Manager) update(ctx context.Context, change func([]store.SigningKey, ti
 		if err != nil {
 			return fmt.Errorf("keys: loading the key set: %w", err)
 		}
-		next, changed, err := change(set.Keys, m.now())
+		// Every stored key must decrypt before anything is written: a
+		// missing or wrong vault key must not lead to keys generated over
+		// (or schedules advanced past) keys this instance cannot read.
+		current, resealed, err := m.reseal(set.Keys)
 		if err != nil {
 			return err
 		}
-		if changed {
+		next, changed, err := change(current, m.now())
+		if err != nil {
+			return err
+		}
+		if changed || resealed > 0 {
 			swapped, err := m.opts.Store.SwapKeySet(ctx, set.Version, next)
 			if errors.Is(err, store.ErrConflict) {
 				continue // another instance advanced the set first: reload
@@ -209,6 +242,9 @@ func (m *Manager) update(ctx context.Context, change func([]store.SigningKey, ti
 				return fmt.Errorf("keys: storing the key set: %w", err)
 			}
 			m.logChange(set.Keys, swapped.Keys)
+			if resealed > 0 {
+				m.log.Info("signing keys: stored private keys re-encrypted", "keys", resealed, "vault_key_id", m.opts.Vault.KeyID())
+			}
 			set = swapped
 		}
 		if st := m.state.Load(); st != nil && st.version == set.Version {
@@ -245,8 +281,12 @@ func (m *Manager) build(set *store.KeySet) error {
 		public = append(public, s.PublicKey())
 	}
 	for _, k := range set.Keys {
+		private, _, err := m.open(k)
+		if err != nil {
+			return err
+		}
 		var jwk jose.JSONWebKey
-		if err := json.Unmarshal(k.Private, &jwk); err != nil {
+		if err := json.Unmarshal(private, &jwk); err != nil {
 			return fmt.Errorf("keys: stored key %s: %w", k.ID, err)
 		}
 		s, err := token.NewSigner(jwk, &token.SignerOptions{Now: m.now})
@@ -286,5 +326,70 @@ func (m *Manager) generate() (store.SigningKey, error) {
 	if err != nil {
 		return store.SigningKey{}, err
 	}
+	if m.opts.Vault != nil {
+		if raw, err = m.opts.Vault.Seal(VaultPurpose, raw, []byte(k.KeyID)); err != nil {
+			return store.SigningKey{}, fmt.Errorf("keys: encrypting key %s: %w", k.KeyID, err)
+		}
+	}
 	return store.SigningKey{ID: k.KeyID, Algorithm: k.Algorithm, Private: raw}, nil
+}
+
+// open returns the private JWK (JSON) of a stored key, decrypting it when it
+// is sealed, and the id of the vault key that sealed it ("" for plaintext).
+func (m *Manager) open(k store.SigningKey) (private []byte, sealedWith string, err error) {
+	v := m.opts.Vault
+	if !vault.IsSealed(k.Private) {
+		return k.Private, "", nil
+	}
+	id := vault.EnvelopeKeyID(k.Private)
+	if v == nil {
+		return nil, id, fmt.Errorf("%w: signing key %s in the store is encrypted with vault key %s; set auth.vault.key / VAULT_KEY",
+			ErrVaultKey, k.ID, id)
+	}
+	private, err = v.Open(VaultPurpose, k.Private, []byte(k.ID))
+	switch {
+	case errors.Is(err, vault.ErrMalformed):
+		return nil, id, fmt.Errorf("%w: signing key %s in the store: the encrypted record is malformed", ErrVaultKey, k.ID)
+	case errors.Is(err, vault.ErrUnknownKey):
+		return nil, id, fmt.Errorf("%w: signing key %s in the store is encrypted with vault key %s, which is not configured (the current vault key is %s); set auth.vault.key / VAULT_KEY (or add it to auth.vault.previousKeys)",
+			ErrVaultKey, k.ID, id, v.KeyID())
+	case errors.Is(err, vault.ErrDecrypt):
+		return nil, id, fmt.Errorf("%w: signing key %s in the store does not decrypt with vault key %s: the configured key is not the one that encrypted it, or the record was altered",
+			ErrVaultKey, k.ID, id)
+	case err != nil:
+		return nil, id, fmt.Errorf("%w: signing key %s in the store: %v", ErrVaultKey, k.ID, err)
+	}
+	return private, id, nil
+}
+
+// reseal checks that every stored key decrypts and returns the keys with
+// those in plaintext sealed with the current vault key (a copy; keys is not
+// modified), and how many were re-sealed. Keys sealed with a previous vault
+// key are re-sealed only while starting: during a rolling change of the vault
+// key, running instances with the old key current (and the new one in
+// previousKeys) would otherwise undo, at every refresh, what the restarted
+// ones did.
+func (m *Manager) reseal(keys []store.SigningKey) ([]store.SigningKey, int, error) {
+	out := keys
+	n := 0
+	for i, k := range keys {
+		private, sealedWith, err := m.open(k)
+		if err != nil {
+			return nil, 0, err
+		}
+		v := m.opts.Vault
+		if v == nil || sealedWith == v.KeyID() || (sealedWith != "" && !m.starting) {
+			continue
+		}
+		sealed, err := m.opts.Vault.Seal(VaultPurpose, private, []byte(k.ID))
+		if err != nil {
+			return nil, 0, fmt.Errorf("keys: encrypting key %s: %w", k.ID, err)
+		}
+		if n == 0 {
+			out = slices.Clone(keys)
+		}
+		out[i].Private = sealed
+		n++
+	}
+	return out, n, nil
 }

@@ -37,16 +37,14 @@ type CacheableVerifier interface {
 }
 
 // VerifyCacheable is Verify without the per-request checks, which become
-// the Recheck of the outcome: the grant check (when Grants is set), so that a
-// [CachedVerifier] in front of a LocalVerifier still refuses a token as soon
-// as its grant is revoked; and a check that the key that signed the token is
-// still among the authorization server's keys.
+// the Recheck of the outcome: the revocation check (when
+// LocalVerifierOptions.Revocations is set), so that a [CachedVerifier] in
+// front of a LocalVerifier still refuses a token as soon as it or its grant
+// is revoked; and a check that the key that signed the token is still among
+// the authorization server's keys. Both are in-memory lookups.
 func (v *LocalVerifier) VerifyCacheable(ctx context.Context, raw string) (*Verified, error) {
 	signedBy := v.keys.Verifier()
-	claimsOnly := *v
-	claimsOnly.grants = nil
-	claimsOnly.keys = fixedVerifier{signedBy}
-	p, err := claimsOnly.Verify(ctx, raw)
+	p, jti, err := v.verifyClaims(raw, signedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +55,10 @@ func (v *LocalVerifier) VerifyCacheable(ctx context.Context, raw string) (*Verif
 			if cur := v.keys.Verifier(); cur != signedBy && !signedBy.SameKey(cur, kid) {
 				return invalidToken("the key that signed the access token is no longer published", nil)
 			}
-			if v.grants == nil {
+			if v.revs == nil {
 				return nil
 			}
-			return v.checkGrant(ctx, p, v.now())
+			return v.revs.check(p.GrantID, jti)
 		},
 	}, nil
 }

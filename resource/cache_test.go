@@ -12,7 +12,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/frontmcp-go/frontmcp/token"
 )
 
@@ -97,9 +96,7 @@ func TestCachedVerifierRevocation(t *testing.T) {
 	if _, err := c.Verify(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.RevokeGrant(ctx, claims.Extra[token.ClaimGrantID].(string)); err != nil {
-		t.Fatal(err)
-	}
+	e.revokeGrant(claims.Extra[token.ClaimGrantID].(string))
 	_, err := c.Verify(ctx, raw)
 	var te *TokenError
 	if !errors.As(err, &te) || !errors.Is(err, ErrInvalidToken) {
@@ -245,29 +242,6 @@ func TestCachedVerifierRefusalsNotCached(t *testing.T) {
 	}
 }
 
-// TestCachedVerifierStoreFailure: a store failure during the recheck of a
-// cached token is a verifier failure (503), not a pass.
-func TestCachedVerifierStoreFailure(t *testing.T) {
-	e := newEnv(t, nil)
-	lv, err := NewLocalVerifier(&LocalVerifierOptions{
-		Keys: e.local.keys, Issuer: testIssuer, Resource: testResource, Clock: e.clock.Now,
-		Grants: &switchableGrants{Grants: e.store},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newCached(t, lv, e, nil)
-	raw := e.token("alice", "mcp:read")
-	if _, err := c.Verify(t.Context(), raw); err != nil {
-		t.Fatal(err)
-	}
-	lv.grants.(*switchableGrants).down.Store(true)
-	_, err = c.Verify(t.Context(), raw)
-	if !errors.Is(err, store.ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
-		t.Errorf("store down: %v, want store.ErrUnavailable, not ErrInvalidToken", err)
-	}
-}
-
 // TestCachedVerifierConcurrent exercises the cache from many goroutines
 // (run with -race).
 func TestCachedVerifierConcurrent(t *testing.T) {
@@ -320,20 +294,6 @@ func TestNewCachedVerifier(t *testing.T) {
 	}
 }
 
-// switchableGrants is a store.Grants whose reads can be switched to fail,
-// standing for a store backend that becomes unreachable.
-type switchableGrants struct {
-	store.Grants
-	down atomic.Bool
-}
-
-func (g *switchableGrants) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
-	if g.down.Load() {
-		return nil, store.ErrUnavailable
-	}
-	return g.Grants.GetGrant(ctx, id)
-}
-
 // keySwitch is a LocalVerifier key source whose keys can be replaced, as the
 // key manager's are after a rotation.
 type keySwitch struct {
@@ -360,8 +320,11 @@ func TestCachedVerifierLocalKeyWithdrawn(t *testing.T) {
 		ks.v.Store(v)
 	}
 	set(e.signer.PublicKey())
-	lv, err := NewLocalVerifier(&LocalVerifierOptions{Keys: ks, Issuer: testIssuer, Resource: testResource, Clock: e.clock.Now, Grants: e.store})
+	lv, err := NewLocalVerifier(&LocalVerifierOptions{Keys: ks, Issuer: testIssuer, Resource: testResource, Clock: e.clock.Now, Revocations: e.store})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lv.SyncRevocations(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	c := newCached(t, lv, e, nil)

@@ -25,6 +25,8 @@
 //
 // Token verification is a dependency (a [Verifier]) so that each mode supplies
 // its own: [LocalVerifier] checks the JWT access tokens of the embedded
-// authorization server (RFC 9068) and, optionally, that the grant behind each
-// token is still active, so revocation takes effect before the token expires.
+// authorization server (RFC 9068) and, optionally, that neither the token nor
+// the grant behind it was revoked, against an in-memory copy of the store's
+// revocation log, so revocation takes effect before the token expires without
+// a store read per request.
 package resource

@@ -58,14 +58,17 @@ func newEnv(t testing.TB, mod func(*Options)) *env {
 	}
 	e.store = memstore.New(&memstore.Options{Clock: e.clock.Now})
 	e.local, err = NewLocalVerifier(&LocalVerifierOptions{
-		Verifier: tv,
-		Issuer:   testIssuer,
-		Resource: testResource,
-		Leeway:   testLeeway,
-		Clock:    e.clock.Now,
-		Grants:   e.store,
+		Verifier:    tv,
+		Issuer:      testIssuer,
+		Resource:    testResource,
+		Leeway:      testLeeway,
+		Clock:       e.clock.Now,
+		Revocations: e.store,
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.local.SyncRevocations(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	opts := &Options{
@@ -101,6 +104,18 @@ func (e *env) grant(subject string) string {
 		e.t.Fatal(err)
 	}
 	return id
+}
+
+// revokeGrant revokes grant id in the store and has the verifier read the
+// revocation log, as its next poll would.
+func (e *env) revokeGrant(id string) {
+	e.t.Helper()
+	if err := e.store.RevokeGrant(context.Background(), id); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.local.SyncRevocations(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // claims returns valid claims for subject with a fresh grant.

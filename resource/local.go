@@ -3,7 +3,7 @@ package resource
 import (
 	"context"
 	"errors"
-	"fmt"
+	"log/slog"
 	"maps"
 	"time"
 
@@ -30,12 +30,20 @@ type LocalVerifierOptions struct {
 	Leeway time.Duration
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
-	// Grants, when set, is checked on every request: a token whose grant
-	// (claim "sid") is revoked, expired or gone is refused, so revoking a
-	// grant (a replayed code, a reused refresh token, a logout) stops its
-	// access tokens at once instead of when they expire. This costs one
-	// store read per request. Nil skips the check.
-	Grants store.Grants
+	// Revocations, when set, is the store's revocation log: a token whose
+	// grant (claim "sid") or whose own "jti" is in it is refused, so
+	// revoking a grant (RFC 7009 revocation of its refresh token, a reused
+	// refresh token, a replayed code, the operator command) or one access
+	// token stops it before it expires. Tokens without a grant id are then
+	// refused too. The verifier keeps the log's live entries in memory, so
+	// the check is a map lookup, not a store read: call SyncRevocations once
+	// before serving and Run to follow the log. Nil skips the check.
+	Revocations store.Revocations
+	// PollInterval is how often Run reads new entries of the log; zero means
+	// [DefaultPollInterval].
+	PollInterval time.Duration
+	// Logger receives the failures of reading the log; nil discards them.
+	Logger *slog.Logger
 }
 
 // LocalVerifier verifies the access tokens of the embedded authorization
@@ -48,7 +56,7 @@ type LocalVerifier struct {
 	resource string
 	leeway   time.Duration
 	now      func() time.Time
-	grants   store.Grants
+	revs     *revocationSet // nil: no revocation check
 }
 
 // NewLocalVerifier checks opts and returns a LocalVerifier.
@@ -64,6 +72,8 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 		return nil, errors.New("resource: LocalVerifierOptions.Resource is required")
 	case opts.Leeway < 0:
 		return nil, errors.New("resource: LocalVerifierOptions.Leeway is negative")
+	case opts.PollInterval < 0:
+		return nil, errors.New("resource: LocalVerifierOptions.PollInterval is negative")
 	}
 	v := &LocalVerifier{
 		keys:     opts.Keys,
@@ -71,10 +81,12 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 		resource: opts.Resource,
 		leeway:   opts.Leeway,
 		now:      opts.Clock,
-		grants:   opts.Grants,
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	if opts.Revocations != nil {
+		v.revs = newRevocationSet(opts.Revocations, opts.PollInterval, opts.Leeway, v.now, opts.Logger)
 	}
 	if v.keys == nil {
 		v.keys = fixedVerifier{opts.Verifier}
@@ -84,26 +96,41 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 
 // Verify checks raw (RFC 9068 §4) and returns its principal: Subject = sub,
 // ClientID = client_id, Scopes = scope, ExpiresAt = exp, GrantID = sid, Claims
-// = the other non-registered claims. A token without a subject is refused.
-// Refusals wrap [ErrInvalidToken] in a [*TokenError]; a store failure during
-// the grant check is returned as is (the middleware answers 503).
+// = the other non-registered claims. A token without a subject is refused, and
+// with a revocation log, a revoked one. Refusals wrap [ErrInvalidToken] in a
+// [*TokenError]; before the log was first read, the error wraps
+// [store.ErrUnavailable] (the middleware answers 503).
 func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, error) {
-	now := v.now()
-	c, err := v.keys.Verifier().Verify(raw, token.VerifyOptions{
+	p, jti, err := v.verifyClaims(raw, v.keys.Verifier())
+	if err != nil {
+		return nil, err
+	}
+	if v.revs != nil {
+		if err := v.revs.check(p.GrantID, jti); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// verifyClaims checks raw's signature with keys and its claims at the
+// current time, and returns its principal and "jti".
+func (v *LocalVerifier) verifyClaims(raw string, keys *token.Verifier) (*Principal, string, error) {
+	c, err := keys.Verify(raw, token.VerifyOptions{
 		Issuer:   v.issuer,
 		Audience: v.resource,
-		Now:      now,
+		Now:      v.now(),
 		Leeway:   v.leeway,
 	})
 	if err != nil {
-		return nil, invalidToken(describe(err), err)
+		return nil, "", invalidToken(describe(err), err)
 	}
 	if c.Subject == "" {
-		return nil, invalidToken("the access token has no subject", nil)
+		return nil, "", invalidToken("the access token has no subject", nil)
 	}
 	scopes, err := grant.ParseScope(c.Scope)
 	if err != nil {
-		return nil, invalidToken("the access token has a malformed scope", err)
+		return nil, "", invalidToken("the access token has a malformed scope", err)
 	}
 	p := &Principal{
 		Subject:   c.Subject,
@@ -114,7 +141,7 @@ func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, err
 	if sid, present := c.Extra[token.ClaimGrantID]; present {
 		s, ok := sid.(string)
 		if !ok || s == "" {
-			return nil, invalidToken("the access token has a malformed grant id", nil)
+			return nil, "", invalidToken("the access token has a malformed grant id", nil)
 		}
 		p.GrantID = s
 	}
@@ -125,34 +152,7 @@ func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, err
 			p.Claims = nil
 		}
 	}
-	if v.grants != nil {
-		if err := v.checkGrant(ctx, p, now); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
-}
-
-// checkGrant refuses a principal whose grant is gone, revoked or expired, or
-// belongs to another user or client.
-func (v *LocalVerifier) checkGrant(ctx context.Context, p *Principal, now time.Time) error {
-	if p.GrantID == "" {
-		return invalidToken("the access token is not bound to a grant", nil)
-	}
-	g, err := v.grants.GetGrant(ctx, p.GrantID)
-	if errors.Is(err, store.ErrNotFound) {
-		return invalidToken("the authorization behind the access token has ended", err)
-	}
-	if err != nil {
-		return fmt.Errorf("resource: checking grant: %w", err)
-	}
-	if !g.Active(now) {
-		return invalidToken("the authorization behind the access token was revoked or has ended", nil)
-	}
-	if g.Subject != p.Subject || g.ClientID != p.ClientID {
-		return invalidToken("the access token does not match its authorization", nil)
-	}
-	return nil
+	return p, c.ID, nil
 }
 
 // describe turns a token verification error into a description for the

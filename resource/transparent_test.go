@@ -328,9 +328,13 @@ func TestTransparentNegativeCases(t *testing.T) {
 			valid := sign(t, e.key, e.claims(), nil)
 			flipped := []byte(valid)
 			i := strings.LastIndexByte(valid, '.') + 5
-			flipped[i] ^= 0x01 // one bit of the signature; still base64url
-			if flipped[i] == '.' || flipped[i] == '+' || flipped[i] == '/' {
-				t.Fatal("the flipped character left the alphabet")
+			// Change one character of the signature to another base64url
+			// character, so the token still parses and only the signature
+			// is wrong.
+			if flipped[i] == 'A' {
+				flipped[i] = 'B'
+			} else {
+				flipped[i] = 'A'
 			}
 
 			tests := []struct {
@@ -355,7 +359,7 @@ func TestTransparentNegativeCases(t *testing.T) {
 				{"alg none", unsigned(t, map[string]any{"alg": "none", "typ": "at+jwt", "kid": e.key.KeyID}, e.claims(), "AAAA"), "", 401, "signature is not valid"},
 				{"HS256 with the public key (DER)", hs256(t, pubDER, e.key.KeyID, e.claims()), "", 401, "signature is not valid"},
 				{"HS256 with the public key (JWK)", hs256(t, pubJWK, e.key.KeyID, e.claims()), "", 401, "signature is not valid"},
-				{"flipped signature bit", string(flipped), "", 401, "signature is not valid"},
+				{"altered signature", string(flipped), "", 401, "signature is not valid"},
 				{"another key under the kid", sign(t, impostor, e.claims(), nil), "", 401, "signature is not valid"},
 				{"embedded jwk", func() string {
 					k := impostor

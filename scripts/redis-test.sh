@@ -61,12 +61,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # free_port prints a loopback port nothing listens on, avoiding ones already
-# handed out by this script.
+# handed out by this script. Ports come from below the kernel's ephemeral
+# range (net.ipv4.ip_local_port_range), which the many loopback connections
+# of the tests draw their local ports from: a port there can be taken by an
+# outgoing connection between this check and the server's bind.
 used=" "
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$ephemeral_low" -gt 12000 ] || ephemeral_low=32768
 free_port() {
 	local p i
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (ephemeral_low - 10000)))
 		case "$used" in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			used="$used$p "

@@ -12,44 +12,76 @@ import (
 // [ErrMismatch] (still refused, without revoking the grant).
 const MaxPreviousHashes = 1024
 
+// MaxRefreshReuseGrace bounds [Grant.RefreshReuseGrace]: a longer grace is
+// treated as this one.
+const MaxRefreshReuseGrace = time.Minute
+
 // Rotate applies the rules of [Grants.RotateRefresh] to g at now, changing g in
 // place, and reports whether g changed (and so must be written back, in the
 // same atomic step). Backends call it inside their transaction or script so the
 // rule is written once:
 //
+//   - The retry grace: while g is active and its refresh token unexpired,
+//     presenting g.GraceHash before g.GraceUntil with a different nextHash
+//     rotates as if the current hash had been presented: nextHash becomes
+//     current and the current hash joins PreviousHashes (so the token issued
+//     in the reply the client never read is dead, and only one chain stays
+//     valid). GraceHash and GraceUntil do not move, so retries cannot extend
+//     the window and the hashes rotated out by a retry are never in grace.
 //   - A previous hash is reuse (RFC 9700 §4.14.2): g is revoked (keeping an
 //     earlier RevokedAt) and ErrReused returned — even when g is already revoked
-//     or its refresh token expired, so every loser of a concurrent refresh and
-//     every later replay reports reuse.
+//     or its refresh token expired, so every later replay, and every loser of
+//     a concurrent refresh that the grace does not cover, reports reuse.
 //   - A revoked g, one without a refresh token, or one whose refresh token has
 //     expired (now ≥ RefreshExpiresAt): ErrNotFound.
 //   - A hash that is neither current nor previous (an empty one included):
 //     ErrMismatch, g unchanged.
 //   - Otherwise the rotation: nextHash becomes current (no change when it equals
-//     presentedHash), the old hash joins PreviousHashes, and RefreshExpiresAt
-//     becomes nextExpiry capped at g.ExpiresAt (zero means g.ExpiresAt).
+//     presentedHash), the old hash joins PreviousHashes and, with a
+//     RefreshReuseGrace, becomes GraceHash until now + RefreshReuseGrace
+//     (capped at [MaxRefreshReuseGrace]); without one GraceHash is cleared.
+//     RefreshExpiresAt becomes nextExpiry capped at g.ExpiresAt (zero means
+//     g.ExpiresAt).
+//
+// The grace exists for a client whose refresh reply was lost (a timeout, a
+// dropped connection, a crash between the store's write and the reply): it
+// still holds the token it presented and sends it again. Without the grace
+// that retry is indistinguishable from a replay and revokes the grant. Only
+// the token replaced by the last rotation is in grace, never an older one
+// (those are reuse as before), and a stolen token used within the grace
+// kills the legitimate client's current token, whose next use then revokes
+// the grant: detection is delayed, not lost.
 //
 // The caller has already checked that g itself has not expired. The current
 // hash is compared in constant time.
 func (g *Grant) Rotate(presentedHash, nextHash string, nextExpiry, now time.Time) (changed bool, err error) {
-	if presentedHash != "" && containsHash(g.PreviousHashes, presentedHash) {
+	refreshLive := g.RevokedAt.IsZero() && g.RefreshHash != "" &&
+		(g.RefreshExpiresAt.IsZero() || now.Before(g.RefreshExpiresAt))
+	retry := refreshLive && presentedHash != "" && nextHash != presentedHash &&
+		g.GraceHash != "" && now.Before(g.GraceUntil) && equalHash(g.GraceHash, presentedHash)
+	if !retry && presentedHash != "" && containsHash(g.PreviousHashes, presentedHash) {
 		if !g.RevokedAt.IsZero() {
 			return false, ErrReused
 		}
 		g.RevokedAt = now
 		return true, ErrReused
 	}
-	if !g.RevokedAt.IsZero() || g.RefreshHash == "" ||
-		(!g.RefreshExpiresAt.IsZero() && !now.Before(g.RefreshExpiresAt)) {
+	if !refreshLive {
 		return false, ErrNotFound
 	}
-	if presentedHash == "" || !equalHash(g.RefreshHash, presentedHash) {
+	if !retry && (presentedHash == "" || !equalHash(g.RefreshHash, presentedHash)) {
 		return false, ErrMismatch
 	}
 	if nextHash != presentedHash {
 		g.PreviousHashes = append(g.PreviousHashes, g.RefreshHash)
 		if n := len(g.PreviousHashes); n > MaxPreviousHashes {
 			g.PreviousHashes = append(g.PreviousHashes[:0:0], g.PreviousHashes[n-MaxPreviousHashes:]...)
+		}
+		if !retry {
+			g.GraceHash, g.GraceUntil = "", time.Time{}
+			if grace := min(g.RefreshReuseGrace, MaxRefreshReuseGrace); grace > 0 {
+				g.GraceHash, g.GraceUntil = g.RefreshHash, now.Add(grace)
+			}
 		}
 		g.RefreshHash = nextHash
 	}

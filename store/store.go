@@ -53,6 +53,9 @@ type Store interface {
 	Codes
 	Grants
 	Clients
+	Vault
+	Revocations
+	Sessions
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the backend. It does not delete data.
@@ -78,6 +81,9 @@ type PendingAuthorization struct {
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Upstream is remote mode's sealed upstream state (package vault
+	// envelope): the login in progress, then the upstream tokens.
+	Upstream []byte `json:"upstream,omitempty"`
 }
 
 // Pending stores authorization requests between /authorize and the code.
@@ -107,6 +113,9 @@ type AuthCode struct {
 	Claims              Claims    `json:"claims,omitempty"`
 	AuthTime            time.Time `json:"auth_time,omitzero"`
 	ExpiresAt           time.Time `json:"expires_at"`
+	// Upstream is remote mode's sealed upstream tokens, moved into the
+	// vault when the code is redeemed.
+	Upstream []byte `json:"upstream,omitempty"`
 }
 
 // Codes stores authorization codes.
@@ -141,6 +150,14 @@ type Grant struct {
 	// ExpiresAt is the absolute end of the grant; no refresh extends it.
 	ExpiresAt time.Time `json:"expires_at"`
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// RefreshReuseGrace is how long the refresh token replaced by a rotation
+	// may be presented again as a retry (see [Grant.Rotate]); zero: never.
+	// It is fixed when the grant is created.
+	RefreshReuseGrace time.Duration `json:"refresh_reuse_grace,omitempty"`
+	// GraceHash is the hash of the refresh token the last rotation replaced,
+	// accepted as a retry until GraceUntil; "" when none.
+	GraceHash  string    `json:"grace_hash,omitempty"`
+	GraceUntil time.Time `json:"grace_until,omitzero"`
 }
 
 // Active reports whether g can still be used at now.

@@ -675,6 +675,9 @@ func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
 		if old != nil {
 			oldExp = old.ExpiresAt
 		}
+		if err := logGrant(tx, g, now); err != nil {
+			return err
+		}
 		return put(tx, grantKind, g.ID, enc, g.ExpiresAt, oldExp, old != nil)
 	})
 }
@@ -754,6 +757,9 @@ func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextH
 		// together with the ErrReused it reports.
 		ruleErr = err
 		out = g
+		if err := logGrant(tx, g, now); err != nil {
+			return err
+		}
 		return putGrant(tx, g)
 	})
 	if err != nil {
@@ -780,6 +786,12 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 			return errNoChange
 		}
 		g.RevokedAt = now
+		if err := logGrant(tx, g, now); err != nil {
+			return err
+		}
+		if err := deleteVault(tx, id); err != nil {
+			return err
+		}
 		return putGrant(tx, g)
 	})
 	if err != nil {

@@ -51,6 +51,9 @@ type Store struct {
 	grants  map[string]*store.Grant
 	clients map[string]*store.Client
 	keys    store.KeySet
+	revs    revocationLog // see revocations.go
+	vault   vaultState    // see vault.go
+	sess    sessionTable  // see sessions.go
 }
 
 // codeEntry is a stored code and its used marker.
@@ -259,6 +262,7 @@ func (s *Store) CreateGrant(_ context.Context, g *store.Grant) error {
 		return store.ErrExists
 	}
 	s.grants[cp.ID] = cp
+	s.logGrant(cp, now)
 	s.wrote(now)
 	return nil
 }
@@ -306,6 +310,7 @@ func (s *Store) RotateRefresh(_ context.Context, grantID, presentedHash, nextHas
 	// Rotate changes g in place only to rotate or to revoke; both are meant
 	// to be stored.
 	if _, err := g.Rotate(presentedHash, nextHash, nextExpiry, now); err != nil {
+		s.logGrant(g, now)
 		return nil, err
 	}
 	return outbound(cloneGrant(g, false)), nil
@@ -325,6 +330,8 @@ func (s *Store) RevokeGrant(_ context.Context, id string) error {
 	if g.RevokedAt.IsZero() {
 		g.RevokedAt = now
 	}
+	s.logGrant(g, now)
+	s.dropVault(id)
 	return nil
 }
 

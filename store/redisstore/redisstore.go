@@ -8,7 +8,10 @@
 // ZADD GT). Every operation of the store contract is one atomic step: a
 // single command or one Lua script whose keys share a hash slot. Codes are
 // redeemed and refresh tokens rotated (with reuse detection, RFC 9700
-// §4.14.2) inside scripts, so concurrent instances cannot both win.
+// §4.14.2) inside scripts, so concurrent instances cannot both win. The
+// revocation log entry of a grant revocation is the one exception: the log
+// and the grant are in different slots, so it is appended in a step of its
+// own, ordered so that a failure fails closed (see revocations.go).
 //
 // Time comes only from the injected clock: scripts get "now" as an argument
 // and never read Redis's clock. Every record stores its expiry and is
@@ -20,20 +23,23 @@
 //
 //	pending:{id}               pending authorization, JSON string, TTL to its expiry
 //	code:{hash}                authorization code by the code's hash: hash {d, x, u}
-//	grant:{id}                 grant, the refresh-token family: hash {d, x, rh, ph, rx, rv}
+//	grant:{id}                 grant, the refresh-token family: hash {d, x, rh, ph, rx, rv[, rg, gh, gu]}
 //	grants:all                 grant ids scored by expiry (ms), for ListGrants
 //	grants:subject:<subject>   the same, per subject
 //	grants:client:<clientID>   the same, per client
 //	{clients}:client:<id>      registered client, JSON string, no TTL
 //	{clients}:index            client ids (sorted set, bytewise order)
+//	{revocations}:log, :exp, :seq  the revocation log (see revocations.go)
+//	session:{hash}             MCP session by the hash of its id: hash {d, s, v, ls, ix, ax, im}, TTL to its idle or absolute expiry
+//	vault:{id}                 remote mode: sealed upstream tokens of grant id: hash {e, x} (see vault.go)
+//	vault-lock:{id}            remote mode: the upstream refresh lease of grant id: hash {o, u}
 //
 // Braces, and %, inside ids are escaped (%7B, %7D, %25), so an id cannot
 // form or end a hash tag. docs/deployment.md explains the layout.
 //
 // A refresh token is <grantID>.<secret>, so the checklist's refresh:{token}
 // record is the grant itself, found by id; its refresh hash rh is compared
-// inside the rotation script. Reserved for later: session:{id}, vault:{id},
-// keys.
+// inside the rotation script. Reserved for later: keys.
 //
 // Errors: a missing record is [store.ErrNotFound]; anything the client could
 // not do (network, timeout, cluster down, closed store, undecodable data)
@@ -52,6 +58,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -648,10 +655,11 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.AuthCode, 
 	return &c, nil
 }
 
-// grantFields is a grant as stored: the hash fields d, x, rh, ph, rx, rv (see
-// createGrantScript).
+// grantFields is a grant as stored: the hash fields d, x, rh, ph, rx, rv, rg,
+// gh, gu (see createGrantScript). rg is written, never read back: d holds
+// the grace too.
 type grantFields struct {
-	d, x, rh, ph, rx, rv string
+	d, x, rh, ph, rx, rv, rg, gh, gu string
 }
 
 // encodeGrant splits g into its stored fields.
@@ -659,11 +667,20 @@ func encodeGrant(g *store.Grant) (grantFields, error) {
 	fixed := *g
 	fixed.RefreshHash, fixed.PreviousHashes = "", nil
 	fixed.RefreshExpiresAt, fixed.RevokedAt = time.Time{}, time.Time{}
+	fixed.GraceHash, fixed.GraceUntil = "", time.Time{}
 	d, err := json.Marshal(&fixed)
 	if err != nil {
 		return grantFields{}, err
 	}
-	f := grantFields{d: string(d), rh: g.RefreshHash}
+	f := grantFields{d: string(d), rh: g.RefreshHash, gh: g.GraceHash}
+	if grace := min(g.RefreshReuseGrace, store.MaxRefreshReuseGrace); grace > 0 {
+		f.rg = strconv.FormatInt(int64(grace), 10)
+	}
+	if f.gh != "" {
+		if f.gu, err = encodeTime(g.GraceUntil); err != nil {
+			return grantFields{}, err
+		}
+	}
 	if len(g.PreviousHashes) > 0 {
 		ph, err := json.Marshal(g.PreviousHashes)
 		if err != nil {
@@ -702,6 +719,10 @@ func (f grantFields) decode() (*store.Grant, error) {
 	if g.RevokedAt, err = decodeTime(f.rv); err != nil {
 		return nil, err
 	}
+	g.GraceHash = f.gh
+	if g.GraceUntil, err = decodeTime(f.gu); err != nil {
+		return nil, err
+	}
 	exp, err := decodeTime(f.x)
 	if err != nil {
 		return nil, err
@@ -713,7 +734,7 @@ func (f grantFields) decode() (*store.Grant, error) {
 }
 
 // grantFieldNames are the fields read for a grant, in grantFields order.
-var grantFieldNames = []any{"d", "x", "rh", "ph", "rx", "rv"}
+var grantFieldNames = []any{"d", "x", "rh", "ph", "rx", "rv", "gh", "gu"}
 
 // fieldsFromReply reads an HMGET reply of grantFieldNames; ok is false when
 // the grant does not exist.
@@ -734,7 +755,7 @@ func fieldsFromReply(vals []any) (f grantFields, ok bool, err error) {
 			return f, false, fmt.Errorf("HMGET value %T", v)
 		}
 	}
-	return grantFields{d: out[0], x: out[1], rh: out[2], ph: out[3], rx: out[4], rv: out[5]}, true, nil
+	return grantFields{d: out[0], x: out[1], rh: out[2], ph: out[3], rx: out[4], rv: out[5], gh: out[6], gu: out[7]}, true, nil
 }
 
 // CreateGrant implements [store.Grants]. The grant is added to the indexes
@@ -763,8 +784,14 @@ func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
 			return s.unavailable("CreateGrant", err)
 		}
 	}
+	if !g.RevokedAt.IsZero() {
+		// A grant stored revoked is logged first (see revocations.go).
+		if err := s.appendRevocation(ctx, "CreateGrant", store.RevokedGrant, g.ID, g.ExpiresAt, now); err != nil {
+			return err
+		}
+	}
 	status, err := s.evalStatus(ctx, "CreateGrant", createGrantScript, []string{s.keys.grant(g.ID)},
-		mustEncodeTime(now), f.d, f.x, f.rh, f.ph, f.rx, f.rv, d)
+		mustEncodeTime(now), f.d, f.x, f.rh, f.ph, f.rx, f.rv, d, f.rg, f.gh, f.gu)
 	if err != nil {
 		return err
 	}
@@ -843,13 +870,19 @@ func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextH
 	if err != nil {
 		return nil, err
 	}
+	if status == statusReused {
+		// The script revoked the grant (or found it revoked): log it.
+		if err := s.logGrant(ctx, "RotateRefresh", grantID, now); err != nil {
+			return nil, err
+		}
+	}
 	if status != statusOK {
 		return nil, s.statusErr("RotateRefresh", status)
 	}
-	if len(vals) != 5 {
+	if len(vals) != 7 {
 		return nil, s.unavailable("RotateRefresh", fmt.Errorf("script answered %d values", len(vals)))
 	}
-	g, err := grantFields{d: vals[0], x: vals[1], rh: vals[2], ph: vals[3], rx: vals[4]}.decode()
+	g, err := grantFields{d: vals[0], x: vals[1], rh: vals[2], ph: vals[3], rx: vals[4], gh: vals[5], gu: vals[6]}.decode()
 	if err != nil {
 		return nil, s.corrupt("RotateRefresh", key, err)
 	}
@@ -862,9 +895,16 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Log first, revoke second (see revocations.go).
+	if err := s.logGrant(ctx, "RevokeGrant", id, now); err != nil {
+		return err
+	}
 	status, err := s.evalStatus(ctx, "RevokeGrant", revokeGrantScript, []string{s.keys.grant(id)}, mustEncodeTime(now))
 	if err != nil {
 		return err
+	}
+	if status == statusOK {
+		s.dropVault(ctx, id)
 	}
 	return s.statusErr("RevokeGrant", status)
 }

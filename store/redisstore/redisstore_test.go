@@ -173,9 +173,10 @@ func cloneGrant(g *store.Grant) *store.Grant {
 
 // TestRotateMatchesGoRule checks the Lua port of the rotation rule against
 // store.Grant.Rotate itself: a seeded random walk of rotations with current,
-// previous, forged and empty hashes, unchanged next hashes, expiries before,
-// at and after the grant's end, revocations and clock jumps, comparing every
-// outcome and every stored grant, nanoseconds included.
+// previous, forged and empty hashes, tokens in and past their retry grace,
+// unchanged next hashes, expiries before, at and after the grant's end,
+// revocations and clock jumps, comparing every outcome and every stored grant,
+// nanoseconds included.
 func TestRotateMatchesGoRule(t *testing.T) {
 	clock := newClock()
 	s := open(t, singleOpts(t), clock.Now)
@@ -195,12 +196,16 @@ func TestRotateMatchesGoRule(t *testing.T) {
 			RefreshExpiresAt: now.Add(jitter(48 * time.Hour)),
 			ExpiresAt:        now.Add(time.Hour + jitter(72*time.Hour)),
 		}
+		if grants%2 == 0 { // with a retry grace, sometimes above the cap
+			model.RefreshReuseGrace = time.Duration(1 + rng.Int64N(int64(2*store.MaxRefreshReuseGrace)))
+		}
 		if err := s.CreateGrant(ctx, model); err != nil {
 			t.Fatalf("CreateGrant: %v", err)
 		}
 	}
 	newGrant()
 	outcomes := map[error]int{}
+	retries := 0 // successful rotations from a token in grace
 	for step := range 4000 {
 		now := clock.Now()
 		presented := model.RefreshHash
@@ -211,6 +216,8 @@ func TestRotateMatchesGoRule(t *testing.T) {
 			presented = "forged-" + strconv.Itoa(step)
 		case r == 3:
 			presented = ""
+		case r < 7 && model.GraceHash != "":
+			presented = model.GraceHash
 		}
 		next := "h" + strconv.Itoa(step+1)
 		if rng.IntN(10) == 0 {
@@ -227,6 +234,7 @@ func TestRotateMatchesGoRule(t *testing.T) {
 			nextExpiry = now.Add(jitter(40 * 24 * time.Hour))
 		}
 
+		graceHash := presented != "" && presented == model.GraceHash && presented != model.RefreshHash
 		want := cloneGrant(model)
 		var wantErr error
 		if !now.Before(want.ExpiresAt) {
@@ -239,6 +247,9 @@ func TestRotateMatchesGoRule(t *testing.T) {
 			t.Fatalf("step %d: RotateRefresh(%q, %q, %v) error = %v, want %v", step, presented, next, nextExpiry, err, wantErr)
 		}
 		outcomes[wantErr]++
+		if wantErr == nil && graceHash {
+			retries++
+		}
 		if wantErr == nil {
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Fatalf("step %d: RotateRefresh result (-want +got):\n%s", step, diff)
@@ -269,7 +280,11 @@ func TestRotateMatchesGoRule(t *testing.T) {
 				model.RevokedAt = now
 			}
 		}
-		clock.Advance(jitter(2 * time.Hour))
+		if rng.IntN(2) == 0 { // often within a grace
+			clock.Advance(jitter(2 * store.MaxRefreshReuseGrace))
+		} else {
+			clock.Advance(jitter(2 * time.Hour))
+		}
 		if !model.RevokedAt.IsZero() || !clock.Now().Before(model.ExpiresAt) {
 			if rng.IntN(4) == 0 { // sometimes keep probing the dead grant
 				newGrant()
@@ -280,6 +295,9 @@ func TestRotateMatchesGoRule(t *testing.T) {
 		if outcomes[e] < 20 {
 			t.Errorf("the walk produced outcome %v only %d times; it does not exercise the rule", e, outcomes[e])
 		}
+	}
+	if retries < 20 {
+		t.Errorf("the walk produced %d retries within a grace; it does not exercise the grace", retries)
 	}
 }
 

@@ -75,14 +75,21 @@ return {OK, v[1]}
 // change, x the expiry, and the fields that rotation and revocation change
 // are kept apart so that the scripts never re-encode the JSON: rh the current
 // refresh hash, ph the previous hashes (a JSON array, "" when none), rx the
-// refresh expiry and rv the revocation time ("" while active).
-// KEYS[1] grant key; ARGV now, d, x, rh, ph, rx, rv, TTL in ms.
+// refresh expiry and rv the revocation time ("" while active). Only grants
+// with a retry grace have rg (the grace in ns, capped at
+// store.MaxRefreshReuseGrace; also in d, but the rotation script reads it
+// here), and only while a token is in grace gh (its hash) and gu (the end of
+// its grace).
+// KEYS[1] grant key; ARGV now, d, x, rh, ph, rx, rv, TTL in ms, rg, gh, gu
+// ("" for an absent field).
 var createGrantScript = newScript(`
 local x = redis.call('HGET', KEYS[1], 'x')
 if x and before(ARGV[1], x) then return EXISTS end
 redis.call('DEL', KEYS[1])
 if tonumber(ARGV[8]) > 0 then
   redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3], 'rh', ARGV[4], 'ph', ARGV[5], 'rx', ARGV[6], 'rv', ARGV[7])
+  if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'rg', ARGV[9]) end
+  if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'gh', ARGV[10], 'gu', ARGV[11]) end
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
 end
 return OK
@@ -98,23 +105,34 @@ return OK
 `)
 
 // rotateRefreshScript is refresh-token rotation with reuse detection (RFC 9700
-// §4.14.2, RFC 6749 §6). It is a line-by-line port of store.Grant.Rotate,
-// which cannot be called from Lua; the conformance suite and a differential
-// test against the Go rule keep the two equal. The grant's expiry check that
-// Rotate leaves to its caller comes first. Lua compares strings by identity of
-// interned values, so the comparisons do not depend on where two hashes
-// differ; the loop over previous hashes looks at every entry.
+// §4.14.2, RFC 6749 §6) and its retry grace. It is a line-by-line port of
+// store.Grant.Rotate, which cannot be called from Lua; the conformance suite
+// and a differential test against the Go rule keep the two equal. The grant's
+// expiry check that Rotate leaves to its caller comes first. Lua compares
+// strings by identity of interned values, so the comparisons do not depend on
+// where two hashes differ; the loop over previous hashes looks at every entry.
+// plus adds rg nanoseconds (at most a minute, exact in a double) to a stored
+// time.
 // KEYS[1] grant key; ARGV now, presented hash, next hash, next expiry ("" for
-// none), MaxPreviousHashes. Answers {OK, d, x, rh, ph, rx} or {status}.
+// none), MaxPreviousHashes. Answers {OK, d, x, rh, ph, rx, gh, gu} or {status}.
 var rotateRefreshScript = newScript(`
+local function plus(t, ns)
+  local s = tonumber(string.sub(t, 1, 12)) + math.floor(ns / 1e9)
+  local n = tonumber(string.sub(t, 13)) + ns % 1e9
+  if n >= 1e9 then s, n = s + 1, n - 1e9 end
+  return string.format('%012d%09d', s, n)
+end
 local now, presented, nextHash, nextExpiry, max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local v = redis.call('HMGET', KEYS[1], 'd', 'x', 'rh', 'ph', 'rx', 'rv')
+local v = redis.call('HMGET', KEYS[1], 'd', 'x', 'rh', 'ph', 'rx', 'rv', 'rg', 'gh', 'gu')
 local x = v[2]
 if not v[1] or not x or not before(now, x) then return {NOTFOUND} end
 local rh, ph, rx, rv = v[3] or '', v[4] or '', v[5] or '', v[6] or ''
+local rg, gh, gu = tonumber(v[7] or '0') or 0, v[8] or '', v[9] or ''
+local live = rv == '' and rh ~= '' and (rx == '' or before(now, rx))
+local retry = live and presented ~= '' and nextHash ~= presented and gh ~= '' and gu ~= '' and before(now, gu) and gh == presented
 local prev = {}
 if ph ~= '' then prev = cjson.decode(ph) end
-if presented ~= '' then
+if not retry and presented ~= '' then
   local found = false
   for i = 1, #prev do
     if prev[i] == presented then found = true end
@@ -124,8 +142,8 @@ if presented ~= '' then
     return {REUSED}
   end
 end
-if rv ~= '' or rh == '' or (rx ~= '' and not before(now, rx)) then return {NOTFOUND} end
-if presented == '' or rh ~= presented then return {MISMATCH} end
+if not live then return {NOTFOUND} end
+if not retry and (presented == '' or rh ~= presented) then return {MISMATCH} end
 if nextHash ~= presented then
   prev[#prev + 1] = rh
   local n = #prev
@@ -134,12 +152,21 @@ if nextHash ~= presented then
     for i = n - max + 1, n do kept[#kept + 1] = prev[i] end
     prev = kept
   end
+  if not retry then
+    if rg > 0 then
+      gh, gu = rh, plus(now, rg)
+      redis.call('HSET', KEYS[1], 'gh', gh, 'gu', gu)
+    elseif gh ~= '' or gu ~= '' then
+      gh, gu = '', ''
+      redis.call('HDEL', KEYS[1], 'gh', 'gu')
+    end
+  end
   rh = nextHash
   ph = cjson.encode(prev)
 end
 if nextExpiry == '' or before(x, nextExpiry) then nextExpiry = x end
 redis.call('HSET', KEYS[1], 'rh', rh, 'ph', ph, 'rx', nextExpiry)
-return {OK, v[1], x, rh, ph, nextExpiry}
+return {OK, v[1], x, rh, ph, nextExpiry, gh, gu}
 `)
 
 // indexGrantScript adds a grant id to one grant index, a sorted set scored by

@@ -2,10 +2,11 @@
 //
 // The contract lives in the doc comments of package store; this suite checks
 // each of its sentences against a real backend (round trips, expiry, one-time
-// codes, refresh-token rotation and reuse detection per RFC 9700 §4.14.2,
-// listing order, copy semantics and concurrent use), so that memory, file and
-// Redis stores behave the same. A backend's test calls [Run] with a function
-// that opens a fresh, empty store reading time from the given clock.
+// codes, refresh-token rotation and reuse detection per RFC 9700 §4.14.2
+// with its retry grace, listing order, copy semantics and concurrent use), so
+// that memory, file and Redis stores behave the same. A backend's test calls
+// [Run] with a function that opens a fresh, empty store reading time from the
+// given clock.
 package storetest
 
 import (
@@ -46,10 +47,14 @@ func Run(t *testing.T, open func(t *testing.T, clock store.Clock) store.Store) {
 	t.Run("Codes", func(t *testing.T) { testCodes(t, open) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, open) })
 	t.Run("RotateRefresh", func(t *testing.T) { testRotate(t, open) })
+	t.Run("RetryGrace", func(t *testing.T) { testRetryGrace(t, open) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, open) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("PingClose", func(t *testing.T) { testPingClose(t, open) })
+	t.Run("Vault", func(t *testing.T) { testVault(t, open) })
 }
 
 // fakeClock is a settable clock safe for concurrent use.

@@ -16,10 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,17 +136,46 @@ func baseArgs(dir string) []string {
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
+// They come from below the kernel's ephemeral port range, from which the
+// tests' many outgoing loopback connections take their local ports: a
+// server restarted on its port ([Server.Restart]) must not find it taken
+// by such a connection.
 func freePorts(n int) ([]int, error) {
+	low := ephemeralLow()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("redistest: no free port below %d", low)
 		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		p := portFloor + mrand.IntN(low-portFloor)
+		if slices.Contains(ports, p) {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// portFloor is the lowest port freePorts hands out.
+const portFloor = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux
+// net.ipv4.ip_local_port_range), or 32768 where it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > portFloor+1000 {
+				return v
+			}
+		}
+	}
+	return 32768
 }
 
 // run starts the process and waits for "Ready to accept connections" in its

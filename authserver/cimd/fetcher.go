@@ -1,0 +1,439 @@
+package cimd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/frontmcp-go/frontmcp/store"
+)
+
+// Defaults of Options.
+const (
+	// DefaultTimeout bounds one fetch: connection, TLS handshake, response.
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxBytes is the largest document read: 5 KiB, the limit the
+	// draft suggests for client metadata documents.
+	DefaultMaxBytes = 5 << 10
+	// DefaultCacheMin and DefaultCacheMax bound how long a document is
+	// cached, whatever its caching headers say.
+	DefaultCacheMin = time.Minute
+	DefaultCacheMax = 24 * time.Hour
+	// DefaultErrorTTL is how long a failed resolution is remembered.
+	DefaultErrorTTL = 10 * time.Second
+	// DefaultMaxEntries bounds the cache.
+	DefaultMaxEntries = 1000
+	// DefaultMaxConcurrent bounds the fetches in progress at once.
+	DefaultMaxConcurrent = 16
+)
+
+// userAgent is sent with every fetch, so that client operators can tell
+// these requests in their logs.
+const userAgent = "frontmcp-cimd/1 (client metadata document fetcher)"
+
+// Options configure a Fetcher. The zero value is valid: every host allowed,
+// https only, public addresses only, and the defaults above.
+type Options struct {
+	// AllowedDomains restricts the hosts of client identifier URLs:
+	// "example.com" allows that host, "*.example.com" every subdomain of
+	// example.com (not example.com itself). Names compare case-insensitively.
+	// Empty allows every host. A refused host is never fetched.
+	AllowedDomains []string
+	// AllowLoopbackHTTP accepts http client identifiers on localhost,
+	// 127.0.0.1 and [::1], and lets the fetcher connect to loopback
+	// addresses, for clients under development on the same machine. Never
+	// in production.
+	AllowLoopbackHTTP bool
+	// AllowAddr, when set, admits addresses that the public-address rule
+	// refuses. It exists for tests that serve documents on loopback; a
+	// server leaves it nil.
+	AllowAddr func(netip.Addr) bool
+	// TLSConfig configures https connections; nil means the system roots.
+	// It is cloned.
+	TLSConfig *tls.Config
+	// Timeout bounds each fetch. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxBytes is the largest document accepted. Zero means DefaultMaxBytes.
+	MaxBytes int64
+	// CacheMin and CacheMax bound how long a fetched document is used (see
+	// Resolve). Zero means DefaultCacheMin and DefaultCacheMax.
+	CacheMin, CacheMax time.Duration
+	// ErrorTTL is how long a failed resolution (fetch or document error) is
+	// remembered, so that a broken or hostile URL is not fetched on every
+	// request. Zero means DefaultErrorTTL; negative means not at all.
+	ErrorTTL time.Duration
+	// MaxEntries bounds the number of cached results; when full, expired
+	// entries and then the ones closest to expiry are dropped. Zero means
+	// DefaultMaxEntries.
+	MaxEntries int
+	// MaxConcurrent bounds the fetches in progress at once; more wait for a
+	// slot within their timeout. Zero means DefaultMaxConcurrent.
+	MaxConcurrent int
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives one line per fetch; nil discards them.
+	Logger *slog.Logger
+}
+
+// Fetcher resolves client identifier URLs to clients. It is safe for
+// concurrent use.
+type Fetcher struct {
+	opts   Options
+	client *http.Client
+	log    *slog.Logger
+	slots  chan struct{}
+
+	mu      sync.Mutex
+	cache   map[string]*entry
+	flights map[string]*flight
+}
+
+// entry is a cached resolution: a client or an error, until expires.
+type entry struct {
+	client  *store.Client
+	err     error
+	expires time.Time
+}
+
+// flight is a fetch in progress; done is closed when res is set.
+type flight struct {
+	done chan struct{}
+	res  entry
+}
+
+// New returns a Fetcher. It checks Options: bounds must be non-negative, and
+// CacheMin must not exceed CacheMax.
+func New(opts *Options) (*Fetcher, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout < 0 || o.MaxBytes < 0 || o.CacheMin < 0 || o.CacheMax < 0 || o.MaxEntries < 0 || o.MaxConcurrent < 0 {
+		return nil, errors.New("cimd: negative limit in Options")
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.CacheMin == 0 {
+		o.CacheMin = DefaultCacheMin
+	}
+	if o.CacheMax == 0 {
+		o.CacheMax = DefaultCacheMax
+	}
+	if o.CacheMin > o.CacheMax {
+		return nil, fmt.Errorf("cimd: CacheMin %v exceeds CacheMax %v", o.CacheMin, o.CacheMax)
+	}
+	if o.ErrorTTL == 0 {
+		o.ErrorTTL = DefaultErrorTTL
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.MaxConcurrent == 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent
+	}
+	for _, d := range o.AllowedDomains {
+		if !ValidDomainPattern(d) {
+			return nil, fmt.Errorf("cimd: AllowedDomains entry %q is not a host name (optionally *.-prefixed) or IP address", d)
+		}
+	}
+	o.AllowedDomains = slices.Clone(o.AllowedDomains)
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &Fetcher{
+		opts:    o,
+		log:     o.Logger,
+		slots:   make(chan struct{}, o.MaxConcurrent),
+		cache:   make(map[string]*entry),
+		flights: make(map[string]*flight),
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.TLSConfig != nil {
+		tlsConf = o.TLSConfig.Clone()
+		if tlsConf.MinVersion < tls.VersionTLS12 {
+			tlsConf.MinVersion = tls.VersionTLS12
+		}
+	}
+	dialer := &net.Dialer{Timeout: o.Timeout, Control: f.control}
+	f.client = &http.Client{
+		Transport: &http.Transport{
+			// No proxy: a proxy would connect on our behalf to an address
+			// the dialer never sees.
+			Proxy:                  nil,
+			DialContext:            dialer.DialContext,
+			TLSClientConfig:        tlsConf,
+			TLSHandshakeTimeout:    o.Timeout,
+			ResponseHeaderTimeout:  o.Timeout,
+			MaxResponseHeaderBytes: 16 << 10,
+			MaxIdleConns:           16,
+			IdleConnTimeout:        30 * time.Second,
+			ForceAttemptHTTP2:      true,
+		},
+		// The draft forbids following redirects: the 3xx response itself is
+		// returned and refused.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       o.Timeout,
+	}
+	return f, nil
+}
+
+// Resolve returns the public client that clientID, a client identifier URL,
+// identifies: it checks the URL ([ParseClientID]) and Options.AllowedDomains,
+// then returns the cached client or fetches and checks the document
+// ([Parse]).
+//
+// A document is cached for its max-age (Cache-Control, RFC 9111 §5.2.2.1,
+// less Age), else until its Expires time (§5.3), clamped to [CacheMin,
+// CacheMax]; no-store, no-cache, an invalid max-age and a response without
+// either header are cached for CacheMin, which bounds how often one URL is
+// fetched. Failures are cached for ErrorTTL. Concurrent calls for one URL
+// share one fetch, which is not cancelled when one caller gives up.
+//
+// Errors are *Error (ErrClientID, ErrNotAllowed, ErrFetch, ErrDocument), or
+// ctx's error when ctx ends first. The returned client is the caller's.
+func (f *Fetcher) Resolve(ctx context.Context, clientID string) (*store.Client, error) {
+	u, err := ParseClientID(clientID, f.opts.AllowLoopbackHTTP)
+	if err != nil {
+		return nil, err
+	}
+	if !domainAllowed(u.Hostname(), f.opts.AllowedDomains) {
+		return nil, newError(ErrNotAllowed, nil, "client_id is a URL on a host this server does not accept client metadata documents from")
+	}
+	f.mu.Lock()
+	if e, ok := f.cache[clientID]; ok {
+		if f.opts.Clock().Before(e.expires) {
+			f.mu.Unlock()
+			return e.result()
+		}
+		delete(f.cache, clientID)
+	}
+	fl, ok := f.flights[clientID]
+	if !ok {
+		fl = &flight{done: make(chan struct{})}
+		f.flights[clientID] = fl
+		go f.run(context.WithoutCancel(ctx), clientID, u, fl)
+	}
+	f.mu.Unlock()
+	select {
+	case <-fl.done:
+		return fl.res.result()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// result returns a copy of the entry's client, or its error.
+func (e *entry) result() (*store.Client, error) {
+	if e.err != nil {
+		return nil, e.err
+	}
+	c := *e.client
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.ResponseTypes = slices.Clone(c.ResponseTypes)
+	c.Scopes = slices.Clone(c.Scopes)
+	if c.Metadata != nil {
+		m := make(store.Claims, len(c.Metadata))
+		for k, v := range c.Metadata {
+			m[k] = v
+		}
+		c.Metadata = m
+	}
+	return &c, nil
+}
+
+// run performs the flight's fetch, caches its result and releases waiters.
+func (f *Fetcher) run(ctx context.Context, clientID string, u *url.URL, fl *flight) {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	start := f.opts.Clock()
+	client, ttl, err := f.fetch(ctx, clientID, u)
+	now := f.opts.Clock()
+	res := entry{client: client, err: err, expires: now.Add(ttl)}
+	if err != nil {
+		res.expires = now.Add(f.opts.ErrorTTL)
+		f.log.WarnContext(ctx, "client metadata document refused", "client_id", clientID, "error", err.Error(), "cause", errString(errors.Unwrap(err)))
+	} else {
+		f.log.InfoContext(ctx, "client metadata document fetched", "client_id", clientID, "client_name", client.Name, "cache_for", ttl.String(), "took", now.Sub(start).String())
+	}
+	f.mu.Lock()
+	if err == nil || f.opts.ErrorTTL > 0 {
+		f.store(clientID, &res, now)
+	}
+	delete(f.flights, clientID)
+	fl.res = res
+	close(fl.done)
+	f.mu.Unlock()
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// store caches e under key, making room when the cache is full. f.mu is held.
+func (f *Fetcher) store(key string, e *entry, now time.Time) {
+	if _, ok := f.cache[key]; !ok && len(f.cache) >= f.opts.MaxEntries {
+		for k, old := range f.cache {
+			if !now.Before(old.expires) {
+				delete(f.cache, k)
+			}
+		}
+		for len(f.cache) >= f.opts.MaxEntries {
+			var victim string
+			var soonest time.Time
+			for k, old := range f.cache {
+				if victim == "" || old.expires.Before(soonest) {
+					victim, soonest = k, old.expires
+				}
+			}
+			delete(f.cache, victim)
+		}
+	}
+	f.cache[key] = e
+}
+
+// fetch retrieves and checks the document at u and returns the client and
+// how long to cache it.
+func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*store.Client, time.Duration, error) {
+	select {
+	case f.slots <- struct{}{}:
+		defer func() { <-f.slots }()
+	case <-ctx.Done():
+		return nil, 0, newError(ErrFetch, ctx.Err(), "the server is busy fetching other client metadata documents; try again")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, 0, newError(ErrFetch, err, "the client metadata document could not be requested")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, 0, fetchError(err, f.opts.Timeout)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return nil, 0, newError(ErrFetch, nil, fmt.Sprintf("the client metadata document URL answered with a redirect (status %d), which is not followed: client_id must be the document's own URL", resp.StatusCode))
+	case resp.StatusCode != http.StatusOK:
+		return nil, 0, newError(ErrFetch, nil, fmt.Sprintf("the client metadata document URL answered status %d; 200 is required", resp.StatusCode))
+	}
+	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || !isJSONMediaType(mt) {
+		return nil, 0, newError(ErrFetch, nil, "the client metadata document is not served as application/json")
+	}
+	tooLarge := newError(ErrFetch, nil, fmt.Sprintf("the client metadata document is larger than %d bytes", f.opts.MaxBytes))
+	if resp.ContentLength > f.opts.MaxBytes {
+		return nil, 0, tooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	if err != nil {
+		return nil, 0, fetchError(err, f.opts.Timeout)
+	}
+	if int64(len(body)) > f.opts.MaxBytes {
+		return nil, 0, tooLarge
+	}
+	doc, err := Parse(clientID, body)
+	if err != nil {
+		return nil, 0, err
+	}
+	return doc.Client(), f.lifetime(resp.Header, f.opts.Clock()), nil
+}
+
+// fetchError describes a transport failure.
+func fetchError(err error, timeout time.Duration) *Error {
+	switch {
+	case errors.Is(err, ErrForbiddenAddress):
+		return newError(ErrFetch, err, "the client_id host resolves to a loopback, private or otherwise non-public address, which this server does not fetch from")
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return newError(ErrFetch, err, fmt.Sprintf("the client metadata document was not retrieved within %v", timeout))
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return newError(ErrFetch, err, "the client_id host name does not resolve")
+	}
+	return newError(ErrFetch, err, "the client metadata document could not be retrieved (connection or TLS failure)")
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isJSONMediaType accepts application/json and media types with the +json
+// structured syntax suffix (RFC 6839 §3.1), as the draft requires.
+func isJSONMediaType(mt string) bool {
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// lifetime returns how long a document fetched at now with header h is used;
+// see Resolve.
+func (f *Fetcher) lifetime(h http.Header, now time.Time) time.Duration {
+	d, ok := cacheMaxAge(h)
+	if ok {
+		if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
+			d -= time.Duration(min(age, 1<<31)) * time.Second
+		}
+	} else if exp := h.Get("Expires"); exp != "" {
+		// RFC 9111 §5.3: an invalid Expires means already expired. The
+		// lifetime is Expires - Date (§4.2.1), with now for a missing Date.
+		d = 0
+		if t, err := http.ParseTime(exp); err == nil {
+			date := now
+			if dt, err := http.ParseTime(h.Get("Date")); err == nil {
+				date = dt
+			}
+			d = t.Sub(date)
+		}
+	}
+	return min(max(d, f.opts.CacheMin), f.opts.CacheMax)
+}
+
+// cacheMaxAge reads the max-age directive of h's Cache-Control fields;
+// no-store, no-cache and an invalid max-age yield 0. ok is false when none of
+// them is present.
+func cacheMaxAge(h http.Header) (time.Duration, bool) {
+	var (
+		maxAge time.Duration
+		found  bool
+	)
+	for _, field := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(field, ",") {
+			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store", "no-cache":
+				return 0, true
+			case "max-age":
+				secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(value), `"`), 10, 64)
+				if err != nil || secs < 0 {
+					return 0, true
+				}
+				maxAge, found = time.Duration(min(secs, 1<<31))*time.Second, true
+			}
+		}
+	}
+	return maxAge, found
+}
