@@ -72,32 +72,14 @@ cli="$root/tools/node/node_modules/conformance-auth/dist/index.js"
 [ -f "$cli" ] || die "conformance CLI missing: $cli"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/frontmcp-conformance-auth.XXXXXX")
-pid=""
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'rm -rf "$work"' EXIT
 
-echo "conformance-auth: building ./cmd/frontmcp" >&2
-(cd "$root" && go build -o "$work/frontmcp" ./cmd/frontmcp) || die "go build failed"
-
-# Two free loopback ports, chosen by the kernel; the server and the suite's
-# callback listener bind them right after.
-read -r port cbport < <("$node" -e '
-const net = require("net");
-const a = net.createServer(), b = net.createServer();
-a.listen(0, "127.0.0.1", () => b.listen(0, "127.0.0.1", () => {
-  console.log(a.address().port, b.address().port); a.close(); b.close();
-}));
-') || die "could not pick free ports"
-[ -n "${cbport:-}" ] || die "could not pick free ports"
-base="http://127.0.0.1:$port"
+# A free loopback port for the suite's callback listener, chosen by the
+# kernel; the suite binds it when it starts.
+cbport=$("$node" -e '
+const s = require("net").createServer();
+s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
+') || die "could not pick a free port"
 
 # The user's password is "alice-test-password" (the end-to-end tests' user).
 cat >"$work/frontmcp.yaml" <<EOF
@@ -124,29 +106,11 @@ auth:
       redirectUris: ["http://127.0.0.1:$cbport/callback"]
 EOF
 
-mkdir -p "$work/run"
-(cd "$work/run" && exec "$work/frontmcp" serve --config "$work/frontmcp.yaml" --port "$port") >"$work/server.log" 2>&1 &
-pid=$!
-
-# Poll /readyz (bounded: ~30 s), giving up early if the server exits.
-ready=""
-for _ in $(seq 1 300); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$base/readyz" || true)
-	if [ "$code" = "200" ]; then
-		ready=1
-		break
-	fi
-	if ! kill -0 "$pid" 2>/dev/null; then
-		cat "$work/server.log" >&2
-		pid=""
-		die "server exited before $base/readyz answered"
-	fi
-	sleep 0.1
-done
-[ -n "$ready" ] || {
-	tail -n 50 "$work/server.log" >&2
-	die "server not ready on $base/readyz within 30s"
-}
+# shellcheck source=lib/server.sh
+. "$root/scripts/lib/server.sh"
+server_pkg=./cmd/frontmcp
+server_cmd=(serve)
+server_start conformance-auth --config "$work/frontmcp.yaml"
 
 out=${results:-"$work/results"}
 mkdir -p "$out"

@@ -30,28 +30,14 @@ die() {
 
 command -v go >/dev/null 2>&1 || die "go not found on PATH"
 command -v curl >/dev/null 2>&1 || die "curl not found on PATH (Debian: apt-get install -y curl)"
-command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found on PATH (coreutils)"
 [ -f "$config" ] || die "missing $config"
 
 node=$("$root/scripts/setup-node.sh") || die "setup-node.sh failed"
 chromium=$("$root/scripts/setup-chromium.sh") || die "setup-chromium.sh failed"
 
-# e2e/node dependencies: npm ci only when node_modules is missing or the
-# lockfile changed since the last install. No install scripts run and no
-# browser is ever downloaded (Chromium is the Debian package).
-lock="$dir/package-lock.json"
-stamp="$dir/node_modules/.frontmcp-lock.sha256"
-[ -f "$lock" ] || die "missing $lock"
-want=$(sha256sum "$lock" | cut -d' ' -f1)
-have=""
-[ -f "$stamp" ] && have=$(cat "$stamp")
-if [ ! -d "$dir/node_modules" ] || [ "$want" != "$have" ]; then
-	command -v npm >/dev/null 2>&1 || die "npm not found on PATH (Debian: apt-get install -y npm)"
-	echo "e2e-node: installing e2e/node from package-lock.json" >&2
-	(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2 ||
-		die "npm ci failed in $dir"
-	printf '%s\n' "$want" >"$stamp"
-fi
+# shellcheck source=lib/node-tests.sh
+. "$root/scripts/lib/node-tests.sh"
+node_deps e2e-node
 
 # shellcheck source=lib/server.sh
 . "$root/scripts/lib/server.sh"
@@ -70,14 +56,7 @@ status=0
 	--test-reporter=tap --test-reporter-destination="$work/tap.txt" \
 	"$@" sdk-client.test.mjs browser.test.mjs) || status=$?
 
-passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$work/tap.txt" 2>/dev/null | tail -n 1)
-failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$work/tap.txt" 2>/dev/null | tail -n 1)
-cancelled=$(sed -nE 's/^# cancelled ([0-9]+)$/\1/p' "$work/tap.txt" 2>/dev/null | tail -n 1)
-passed=${passed:-0}
-failed=$((${failed:-0} + ${cancelled:-0}))
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	failed=1 # the runner itself failed (timeout, crash)
-fi
+tap_counts "$status" "$work/tap.txt"
 
 if [ "$failed" -gt 0 ]; then
 	echo "e2e-node: server log (last 50 lines):" >&2

@@ -25,6 +25,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp/authserver"
 	"github.com/frontmcp-go/frontmcp/bench/client"
+	"github.com/frontmcp-go/frontmcp/internal/childproc"
 	"github.com/frontmcp-go/frontmcp/store/redisstore/redistest"
 )
 
@@ -124,7 +125,7 @@ func deploy(t *testing.T, redis *redistest.Server, s settings) *deployment {
 		in.cmd = exec.Command(bin, "serve", "--config", cfgPath, "--port", strconv.Itoa(port))
 		in.cmd.Env = serverEnv()
 		in.cmd.Stdout, in.cmd.Stderr = logFile, logFile
-		if err := startProcess(in.cmd); err != nil {
+		if err := childproc.Start(in.cmd); err != nil {
 			logFile.Close()
 			t.Fatalf("start %s: %v", name, err)
 		}

@@ -1,12 +1,14 @@
 # shellcheck shell=bash
-# Shared by the test scripts: build examples/everything, start it on a free
-# loopback port, wait until it is ready, and stop it on exit.
+# Shared by the test scripts: build a server (examples/everything unless
+# server_pkg names another main package, e.g. ./cmd/frontmcp with
+# server_cmd=(serve)), start it on a free loopback port, wait until it is
+# ready, and stop it on exit.
 #
 # Usage (after setting root, node and a die function):
 #   server_start LABEL [SERVER ARGS...]
-# sets: work (temp dir, removed on exit), port, base (http://127.0.0.1:PORT),
-# pid; the server runs in $work/run (so its default file store lands there)
-# and logs to $work/server.log.
+# sets: work (temp dir, removed on exit; an existing $work is used as is),
+# port, base (http://127.0.0.1:PORT), pid; the server runs in $work/run (so
+# its default file store lands there) and logs to $work/server.log.
 
 server_cleanup() {
 	if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
@@ -19,14 +21,15 @@ server_cleanup() {
 server_start() {
 	local label=$1
 	shift
-	work=$(mktemp -d "${TMPDIR:-/tmp}/frontmcp-$label.XXXXXX")
+	local pkg=${server_pkg:-./examples/everything}
+	[ -n "${work:-}" ] || work=$(mktemp -d "${TMPDIR:-/tmp}/frontmcp-$label.XXXXXX")
 	pid=""
 	trap server_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 
-	echo "$label: building ./examples/everything" >&2
-	(cd "$root" && go build -o "$work/everything" ./examples/everything) || die "go build failed"
+	echo "$label: building $pkg" >&2
+	(cd "$root" && go build -o "$work/server" "$pkg") || die "go build failed"
 
 	# A free loopback port, chosen by the kernel; the server binds it right after.
 	port=$("$node" -e '
@@ -36,7 +39,7 @@ s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
 	base="http://127.0.0.1:$port"
 
 	mkdir -p "$work/run"
-	(cd "$work/run" && exec "$work/everything" --port "$port" "$@") >"$work/server.log" 2>&1 &
+	(cd "$work/run" && exec "$work/server" ${server_cmd[@]+"${server_cmd[@]}"} --port "$port" "$@") >"$work/server.log" 2>&1 &
 	pid=$!
 
 	# Poll /readyz (bounded: ~30 s), giving up early if the server exits.

@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/frontmcp-go/frontmcp/internal/childproc"
 )
 
 // Environment variables naming servers that are already running (set by
@@ -188,7 +190,7 @@ func (s *Server) run() error {
 		return err
 	}
 	cmd.Stderr = cmd.Stdout
-	if err := startProcess(cmd); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return err
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
