@@ -77,6 +77,10 @@ type Server struct {
 	stderr    io.Writer
 	bearer    *resource.Middleware // nil in public mode
 	upstream  *federation.Broker   // remote mode only (remote.go)
+
+	// revocations is orchestrated mode's verifier, which holds the
+	// revocation set (orchestrated.go); nil in other modes.
+	revocations *resource.LocalVerifier
 	// streams is cancelled when shutdown starts, ending long-lived SSE streams
 	// so that graceful shutdown does not wait for them.
 	streams       context.Context
@@ -324,6 +328,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"status":"unavailable","store":"unreachable"}`+"\n")
 		return
+	}
+	// MCP requests get 503 while the revocation list is not current (not
+	// read yet, or not read for longer than its maximum staleness).
+	if s.revocations != nil {
+		if err := s.revocations.Ready(); err != nil {
+			s.log.Warn("readiness check failed", "revocations", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"status":"unavailable","revocations":"stale"}`+"\n")
+			return
+		}
 	}
 	io.WriteString(w, `{"status":"ready"}`+"\n")
 }

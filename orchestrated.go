@@ -30,7 +30,12 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	fed, err := s.setupRemote() // nil unless type remote (remote.go)
+	// The verifier is built below; the authorization server and the remote
+	// mode broker tell it of the revocations they store, so that they bite
+	// in this process at once.
+	var lv *resource.LocalVerifier
+	revoked := func(r store.Revocation) { lv.AddRevocations(r) }
+	fed, err := s.setupRemote(revoked) // nil unless type remote (remote.go)
 	if err != nil {
 		return err
 	}
@@ -46,9 +51,6 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	// The verifier is built below; the authorization server tells it of the
-	// revocations it stores, so that they bite in this process at once.
-	var lv *resource.LocalVerifier
 	as, err := authserver.New(&authserver.Options{
 		Issuer:              cfg.BaseURL(),
 		Resource:            cfg.MCPURL(),
@@ -75,7 +77,7 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 		ServerName:          cfg.Info.Name,
 		Clock:               s.now,
 		Logger:              s.log,
-		Revoked:             func(r store.Revocation) { lv.AddRevocations(r) },
+		Revoked:             revoked,
 	})
 	if err != nil {
 		return err
@@ -92,6 +94,7 @@ func (s *Server) setupOrchestrated(mux *http.ServeMux, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	s.revocations = lv
 	// Read the store's revocation log before serving, then follow it every
 	// second: other instances and the operator commands revoke through the
 	// store. A failed first read is logged, and MCP requests get 503 until

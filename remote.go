@@ -10,6 +10,7 @@ import (
 	"github.com/frontmcp-go/frontmcp/authserver"
 	"github.com/frontmcp-go/frontmcp/config"
 	"github.com/frontmcp-go/frontmcp/federation"
+	"github.com/frontmcp-go/frontmcp/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -20,7 +21,9 @@ const discoveryTimeout = 15 * time.Second
 // identity provider, builds the broker that keeps the provider's tokens in
 // the vault, and makes them reachable from tool handlers (UpstreamToken). It
 // returns the authorization server's Federation, or nil outside remote mode.
-func (s *Server) setupRemote() (authserver.Federation, error) {
+// revoked is told of the grants the broker revokes (their upstream tokens
+// gone or refused), for this process's verifier.
+func (s *Server) setupRemote(revoked func(store.Revocation)) (authserver.Federation, error) {
 	cfg := s.cfg
 	if !cfg.UsesRemote() {
 		return nil, nil
@@ -60,6 +63,8 @@ func (s *Server) setupRemote() (authserver.Federation, error) {
 		Provider: p,
 		Keyring:  ring,
 		Vault:    s.store,
+		Grants:   s.store,
+		Revoked:  revoked,
 		Skew:     skew,
 		Clock:    s.now,
 		Logger:   s.log,
@@ -104,12 +109,25 @@ func (f *federationAdapter) CheckState(requestID string, login []byte, state str
 func (f *federationAdapter) Finish(ctx context.Context, requestID string, login []byte, q url.Values) (*authserver.Identity, []byte, error) {
 	l, sealed, err := f.b.Finish(ctx, requestID, login, q)
 	if err != nil {
-		if errors.Is(err, federation.ErrDenied) {
+		switch {
+		case errors.Is(err, federation.ErrUnavailable):
+			err = fmt.Errorf("%w: %w", authserver.ErrUpstreamUnavailable, err)
+		case errors.Is(err, federation.ErrServerError):
+			err = fmt.Errorf("%w: %w", authserver.ErrUpstreamServerError, err)
+		case errors.Is(err, federation.ErrDenied):
 			err = fmt.Errorf("%w: %w", authserver.ErrUpstreamDenied, err)
 		}
 		return nil, nil, err
 	}
 	return &authserver.Identity{Subject: l.Subject, Claims: l.Claims}, sealed, nil
+}
+
+func (f *federationAdapter) CheckGrant(ctx context.Context, grantID string) error {
+	err := f.b.Check(ctx, grantID)
+	if errors.Is(err, federation.ErrReauthorizationRequired) {
+		err = fmt.Errorf("%w: %w", authserver.ErrUpstreamEnded, err)
+	}
+	return err
 }
 
 func (f *federationAdapter) Rebind(requestID, grantID string, sealed []byte) ([]byte, error) {

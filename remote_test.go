@@ -426,12 +426,22 @@ type remoteSetup struct {
 
 func newRemoteSetup(t testing.TB, st func(clock *testclock.Clock) store.Store) *remoteSetup {
 	t.Helper()
+	return newRemoteSetupWith(t, st, nil)
+}
+
+// newRemoteSetupWith is newRemoteSetup with the remote server's
+// configuration changed by edit (after auth.provider is set).
+func newRemoteSetupWith(t testing.TB, st func(clock *testclock.Clock) store.Store, edit func(*config.Config)) *remoteSetup {
+	t.Helper()
 	clock := testclock.New(time.Date(2031, 5, 1, 9, 0, 0, 0, time.UTC))
 	upLn, _ := listen(t)
 	ln, port := listen(t)
 	cfg := remoteConfig(port, "", testVaultKey)
 	up := startUpstream(t, upLn, clock, cfg.UpstreamCallbackURL())
 	cfg.Auth.Provider = up.url
+	if edit != nil {
+		edit(cfg)
+	}
 	s := &remoteSetup{clock: clock, up: up, cfg: cfg, store: st(clock), port: port}
 	s.remote = startRemote(t, ln, cfg, s.store, clock, up.url)
 	return s
@@ -560,15 +570,27 @@ func TestRemoteUpstreamRefresh(t *testing.T) {
 func TestRemoteUpstreamRefreshRefused(t *testing.T) {
 	s := newRemoteSetup(t, memoryStore)
 	tok := login(t, s.remote.url)
+	grantID := claimsOf(t, tok.AccessToken)["sid"].(string)
 	s.up.revokeAll(t)
 	s.clock.Advance(upstreamTokenTTL)
-	for i := range 2 {
-		_, err := upstreamWhoami(t, s.remote.url, tok.AccessToken)
-		if err == nil || !strings.Contains(err.Error(), "re-authorization required") {
-			t.Fatalf("call %d: error = %v, want re-authorization required", i, err)
-		}
+	_, err := upstreamWhoami(t, s.remote.url, tok.AccessToken)
+	if err == nil || !strings.Contains(err.Error(), "re-authorization required") {
+		t.Fatalf("tool call: error = %v, want re-authorization required", err)
 	}
-	// The refusal is remembered: the second call did not ask the upstream.
+	// Our grant ended with the upstream sign-in: the MCP endpoint refuses
+	// the client's access token at once (401, so the client authorizes
+	// again), and our refresh token with invalid_grant.
+	if _, err := upstreamWhoami(t, s.remote.url, tok.AccessToken); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Fatalf("MCP request after the refusal: error = %v, want 401 Unauthorized", err)
+	}
+	if g, err := s.store.GetGrant(t.Context(), grantID); err != nil || g.RevokedAt.IsZero() {
+		t.Fatalf("grant after the refusal: %+v, %v; want it revoked", g, err)
+	}
+	_, err = mcpOAuth(s.remote.url).TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); !ok || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("our refresh after the refusal: %v, want invalid_grant", err)
+	}
+	// The upstream was asked once.
 	if n := s.up.refreshes.Load(); n != 1 {
 		t.Fatalf("upstream refreshes = %d, want 1", n)
 	}
@@ -576,6 +598,62 @@ func TestRemoteUpstreamRefreshRefused(t *testing.T) {
 	again := login(t, s.remote.url)
 	if out, err := upstreamWhoami(t, s.remote.url, again.AccessToken); err != nil || out.UpstreamSubject != remoteUser {
 		t.Fatalf("after signing in again: %+v, %v", out, err)
+	}
+}
+
+// TestRemoteUpstreamRevocationEndsGrant: the user's upstream tokens are
+// revoked (say, the user was disabled at the identity provider) while the
+// MCP client is idle. When its access token has expired, our refresh asks
+// the provider first: the provider refuses, our grant is revoked and the
+// client gets invalid_grant, so it authorizes again and the provider
+// decides. Access outlives the provider's decision by at most our access
+// token's lifetime.
+func TestRemoteUpstreamRevocationEndsGrant(t *testing.T) {
+	s := newRemoteSetup(t, memoryStore)
+	tok := login(t, s.remote.url)
+	grantID := claimsOf(t, tok.AccessToken)["sid"].(string)
+	s.up.revokeAll(t)
+	s.clock.Advance(2 * time.Hour) // past the upstream's access token and ours
+	ours, err := mcpOAuth(s.remote.url).TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); !ok || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("our refresh after the provider revoked the user: token %v, error %v; want invalid_grant", ours != nil, err)
+	}
+	if n := s.up.refreshes.Load(); n != 1 {
+		t.Fatalf("upstream refreshes = %d, want 1 (our refresh asks the provider)", n)
+	}
+	if g, err := s.store.GetGrant(t.Context(), grantID); err != nil || g.RevokedAt.IsZero() {
+		t.Fatalf("grant: %+v, %v; want it revoked", g, err)
+	}
+	if _, err := s.store.GetVault(t.Context(), grantID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("vault entry of the ended grant: %v, want ErrNotFound", err)
+	}
+	// Signing in again works.
+	again := login(t, s.remote.url)
+	if out, err := upstreamWhoami(t, s.remote.url, again.AccessToken); err != nil || out.UpstreamSubject != remoteUser {
+		t.Fatalf("after signing in again: %+v, %v", out, err)
+	}
+}
+
+// TestRemoteOwnRefreshRefreshesUpstream: when our refresh comes after the
+// upstream access token expired, the upstream tokens are refreshed first
+// (proving the provider still accepts the user), and the tool then uses
+// them without another refresh.
+func TestRemoteOwnRefreshRefreshesUpstream(t *testing.T) {
+	s := newRemoteSetup(t, memoryStore)
+	tok := login(t, s.remote.url)
+	s.clock.Advance(2 * time.Hour)
+	ours, err := mcpOAuth(s.remote.url).TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("our refresh: %v", err)
+	}
+	if n := s.up.refreshes.Load(); n != 1 {
+		t.Fatalf("upstream refreshes = %d, want 1", n)
+	}
+	if out, err := upstreamWhoami(t, s.remote.url, ours.AccessToken); err != nil || out.UpstreamSubject != remoteUser {
+		t.Fatalf("upstream_whoami: %+v, %v", out, err)
+	}
+	if n := s.up.refreshes.Load(); n != 1 {
+		t.Fatalf("upstream refreshes = %d, want still 1", n)
 	}
 }
 
@@ -890,40 +968,150 @@ func holds(raw []byte, secret string) bool {
 	return false
 }
 
-// FuzzUpstreamCallback sends arbitrary query strings to the callback of a
-// browser with a sign-in in progress: the answer is always the error page
-// (400) or access_denied to the client, never a code, a page of ours or a
-// server error.
+// startSignIn sends b through the remote server's authorization endpoint
+// up to its redirect to the upstream's authorization endpoint, which is not
+// followed, and returns the state sent there: the state of a sign-in in
+// progress, bound to b.
+func startSignIn(t testing.TB, s *remoteSetup, b *browser) string {
+	t.Helper()
+	b.stopAt = s.up.url + authserver.PathAuthorize
+	defer func() { b.stopAt = "" }()
+	q, _, _ := signIn(t, s.remote.url, b)
+	u, err := url.Parse(q.Get("location"))
+	if err != nil || u.Query().Get("state") == "" {
+		t.Fatalf("redirect to the upstream: %v, %v", q, err)
+	}
+	return u.Query().Get("state")
+}
+
+// callback sends b to the remote server's upstream callback with params and
+// state, as the provider's redirect would, and returns the status and
+// Location.
+func (s *remoteSetup) callback(t *testing.T, b *browser, state string, params url.Values) (int, *url.URL) {
+	t.Helper()
+	v := url.Values{}
+	for k, vs := range params {
+		v[k] = vs
+	}
+	v.Set("state", state)
+	status, loc, _ := b.get(t, s.cfg.UpstreamCallbackURL()+"?"+v.Encode())
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatalf("callback Location %q: %v", loc, err)
+	}
+	return status, u
+}
+
+// TestRemoteProviderFailures: the provider's outages reach the MCP client
+// as temporarily_unavailable or server_error (RFC 6749 §4.1.2.1), which a
+// retry may overcome, not as access_denied.
+func TestRemoteProviderFailures(t *testing.T) {
+	s := newRemoteSetup(t, memoryStore)
+	for _, tc := range []struct {
+		name   string
+		params url.Values
+		want   string
+	}{
+		{"temporarily_unavailable", url.Values{"error": {"temporarily_unavailable"}, "iss": {s.up.url}}, "temporarily_unavailable"},
+		{"server_error", url.Values{"error": {"server_error"}, "error_description": {"boom"}, "iss": {s.up.url}}, "server_error"},
+		{"access_denied", url.Values{"error": {"access_denied"}, "iss": {s.up.url}}, "access_denied"},
+		{"a code the provider refuses", url.Values{"code": {"not-a-code"}, "iss": {s.up.url}}, "access_denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBrowser(t)
+			state := startSignIn(t, s, b)
+			status, loc := s.callback(t, b, state, tc.params)
+			q := loc.Query()
+			if status != http.StatusSeeOther || !strings.HasPrefix(loc.String(), mcpRedirectURI) || q.Get("error") != tc.want ||
+				q.Get("code") != "" || q.Get("iss") != s.remote.url || q.Get("state") == "" {
+				t.Fatalf("callback: %d %s, want %s with state and iss", status, loc, tc.want)
+			}
+		})
+	}
+
+	// The provider's token endpoint cannot be reached.
+	down := newRemoteSetupWith(t, memoryStore, func(c *config.Config) { c.Auth.Remote.TokenEndpoint = "http://127.0.0.1:1/token" })
+	b := newBrowser(t)
+	state := startSignIn(t, down, b)
+	status, loc := down.callback(t, b, state, url.Values{"code": {"some-code"}, "iss": {down.up.url}})
+	if status != http.StatusSeeOther || loc.Query().Get("error") != "temporarily_unavailable" {
+		t.Fatalf("token endpoint unreachable: %d %s, want temporarily_unavailable", status, loc)
+	}
+}
+
+// TestRemoteLoginPageChangesNothing: in remote mode GET /oauth/login (where
+// the consent page sends a browser that has not signed in) starts no new
+// upstream sign-in: the pending request keeps its login state, and the
+// provider's genuine callback still completes the sign-in.
+func TestRemoteLoginPageChangesNothing(t *testing.T) {
+	s := newRemoteSetup(t, memoryStore)
+	b := newBrowser(t)
+	b.stopAt = s.up.url + authserver.PathAuthorize
+	q, _, _ := signIn(t, s.remote.url, b)
+	upstreamAuth := q.Get("location")
+	u, _ := url.Parse(upstreamAuth)
+	requestID, _, _ := strings.Cut(u.Query().Get("state"), ".")
+	before, err := s.store.GetPending(t.Context(), requestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{authserver.PathLogin, authserver.PathConsent} {
+		status, loc, body := b.get(t, s.remote.url+path+"?request="+requestID)
+		if path == authserver.PathConsent {
+			// The consent page sends a browser without a sign-in to the
+			// login page.
+			if status != http.StatusSeeOther || !strings.Contains(loc, authserver.PathLogin) {
+				t.Fatalf("consent before the sign-in: %d %q", status, loc)
+			}
+			status, loc, body = b.get(t, s.remote.url+loc)
+		}
+		if status != http.StatusBadRequest || loc != "" || !strings.Contains(body, "has not completed") {
+			t.Fatalf("GET %s during the upstream sign-in: %d %q, want the 400 page", path, status, loc)
+		}
+		p, err := s.store.GetPending(t.Context(), requestID)
+		if err != nil || !bytes.Equal(p.Upstream, before.Upstream) || p.Subject != "" {
+			t.Fatalf("GET %s changed the pending request: %v", path, err)
+		}
+	}
+	// The sign-in at the provider completes as it began.
+	b.stopAt = ""
+	q, err = b.authorize(t.Context(), upstreamAuth)
+	if err != nil || q.Get("code") == "" {
+		t.Fatalf("completing the sign-in: %v, %v (pages %v)", q, err, b.pages)
+	}
+}
+
+// FuzzUpstreamCallback sends the provider's redirect to the callback of a
+// browser with a sign-in in progress, with the genuine state and arbitrary
+// other parameters (code, iss, error, repeats, anything), so that each
+// input reaches the broker's Finish: the answer is always the error page
+// (400) or an error for the client (access_denied, temporarily_unavailable,
+// server_error), never a code, a page of ours or a server error.
 func FuzzUpstreamCallback(f *testing.F) {
 	s := newRemoteSetup(f, memoryStore)
-	b := newBrowser(f)
-	b.stopAt = s.cfg.UpstreamCallbackURL()
-	q, _, _ := signIn(f, s.remote.url, b)
-	genuine, err := url.Parse(q.Get("location"))
-	if err != nil || genuine.Query().Get("state") == "" {
-		f.Fatalf("redirect to the callback: %v, %v", q, err)
-	}
-	f.Add("code=x&state=y")
+	f.Add("code=x")
 	f.Add("error=access_denied")
-	f.Add("state=" + strings.Repeat("A", 22) + "." + strings.Repeat("B", 43) + "&code=c&iss=http://x")
+	f.Add("error=temporarily_unavailable&iss=" + url.QueryEscape(s.up.url))
+	f.Add("error=server_error&error_description=%00&iss=" + url.QueryEscape(s.up.url))
+	f.Add("code=c&iss=http://x")
+	f.Add("code=" + strings.Repeat("A", 43) + "&iss=" + url.QueryEscape(s.up.url))
+	f.Add("code=a&code=b")
+	f.Add("")
 	f.Fuzz(func(t *testing.T, rawQuery string) {
-		u := *genuine
-		u.RawQuery = rawQuery
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u.String(), nil)
+		params, err := url.ParseQuery(rawQuery)
 		if err != nil {
 			return
 		}
-		resp, err := b.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc := resp.Header.Get("Location")
+		b := newBrowser(t)
+		state := startSignIn(t, s, b)
+		status, loc := s.callback(t, b, state, params)
+		q := loc.Query()
 		switch {
-		case resp.StatusCode == http.StatusBadRequest:
-		case resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(loc, mcpRedirectURI) && strings.Contains(loc, "error=access_denied"):
+		case status == http.StatusBadRequest:
+		case status == http.StatusSeeOther && strings.HasPrefix(loc.String(), mcpRedirectURI) && q.Get("code") == "" &&
+			(q.Get("error") == "access_denied" || q.Get("error") == "temporarily_unavailable" || q.Get("error") == "server_error"):
 		default:
-			t.Fatalf("callback ?%s: %d %q", rawQuery, resp.StatusCode, loc)
+			t.Fatalf("callback ?%s: %d %q", rawQuery, status, loc)
 		}
 	})
 }

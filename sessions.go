@@ -38,6 +38,7 @@ func (s *Server) streamableHandler(opts *Options) (http.Handler, error) {
 		IdleTimeout:               s.cfg.Auth.Session.IdleTimeout,
 		AbsoluteTimeout:           s.cfg.Auth.Session.AbsoluteTimeout,
 		Principal:                 sessionPrincipal,
+		Revocations:               serverRevocations{s},
 		SupportedProtocolVersions: versions,
 		Clock:                     s.now,
 		Logger:                    s.log,
@@ -56,10 +57,24 @@ func (s *Server) streamableHandler(opts *Options) (http.Handler, error) {
 // so it survives a refresh; the client is recorded but not bound, because
 // go-sdk's OAuth client registers a new client for a step-up authorization
 // and goes on with its session. Requests without a verified token (public
-// mode, allowDefaultPublic) are anonymous.
+// mode, allowDefaultPublic) are anonymous. The token's expiry, grant and id
+// end a request that stays open (an event stream, a long call) when the
+// token expires or is revoked.
 func sessionPrincipal(r *http.Request) session.Principal {
 	if p, ok := resource.FromContext(r.Context()); ok && !p.Anonymous {
-		return session.Principal{Subject: p.Subject, ClientID: p.ClientID}
+		return session.Principal{Subject: p.Subject, ClientID: p.ClientID,
+			ExpiresAt: p.ExpiresAt, GrantID: p.GrantID, TokenID: p.TokenID}
 	}
 	return session.Principal{}
+}
+
+// serverRevocations is the revocation set of orchestrated mode as the
+// session handler asks it. The handler is built before the verifier that
+// holds the set (orchestrated.go), so it is looked up on each question;
+// without one (other modes) nothing is revoked.
+type serverRevocations struct{ s *Server }
+
+func (r serverRevocations) Revoked(grantID, tokenID string) bool {
+	lv := r.s.revocations
+	return lv != nil && lv.Revoked(grantID, tokenID)
 }

@@ -12,9 +12,10 @@ import (
 var (
 	// ErrReauthorizationRequired: the upstream identity provider's tokens
 	// for the caller are gone or the provider refused to refresh them. The
-	// user must authorize again (the MCP client runs the authorization flow
-	// anew, which signs in at the provider again). A tool returns it, or a
-	// message saying so, to the client.
+	// caller's grant has been revoked: the client's next request gets 401,
+	// and it runs the authorization flow anew, which signs in at the
+	// provider again. A tool returns it, or a message saying so, to the
+	// client.
 	ErrReauthorizationRequired = federation.ErrReauthorizationRequired
 	// ErrVaultKey: the caller's upstream tokens were sealed with a vault
 	// key that is not configured (auth.vault.key, auth.vault.previousKeys).
@@ -45,9 +46,11 @@ type upstreamCall struct {
 // result: the client holds only this server's tokens (MCP authorization
 // specification, "Token Passthrough").
 //
-// Errors wrap ErrReauthorizationRequired (no upstream tokens for this grant,
-// or the provider refused to refresh them), ErrVaultKey (sealed with a key
-// that is not configured), ErrNoUpstream, or a failure to reach the provider
+// While the provider cannot be reached, a token that has not expired yet is
+// returned. Errors wrap ErrReauthorizationRequired (no upstream tokens for
+// this grant, or the provider refused to refresh them; the grant is then
+// revoked), ErrVaultKey (sealed with a key that is not configured),
+// ErrNoUpstream, or a failure to reach the provider (with an expired token)
 // or the store.
 func UpstreamToken(ctx context.Context) (string, error) {
 	call, ok := ctx.Value(upstreamKey{}).(*upstreamCall)

@@ -21,11 +21,13 @@ import (
 
 // cimdClient is a client that publishes its Client ID Metadata Document on a
 // real HTTPS server (httptest's self-signed certificate, which the fetcher
-// is told to trust). The document can be changed between requests.
+// is told to trust). The document can be changed between requests, and the
+// server made to fail with a status (failWith). /missing.json is 404.
 type cimdClient struct {
 	ts       *httptest.Server
 	id       string
 	requests atomic.Int64
+	failWith atomic.Int64
 	mu       sync.Mutex
 	doc      map[string]any
 }
@@ -37,6 +39,14 @@ func newCIMDClient(t testing.TB) *cimdClient {
 	c := &cimdClient{}
 	c.ts = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.requests.Add(1)
+		if status := c.failWith.Load(); status != 0 {
+			http.Error(w, "unavailable", int(status))
+			return
+		}
+		if r.URL.Path == "/missing.json" {
+			http.NotFound(w, r)
+			return
+		}
 		c.mu.Lock()
 		b, _ := json.Marshal(c.doc)
 		c.mu.Unlock()
@@ -65,12 +75,21 @@ func (c *cimdClient) set(name string, v any) {
 // withCIMD turns on URL client ids in a harness, with a fetcher that trusts
 // c's certificate and may connect to loopback, where c listens.
 func withCIMD(t testing.TB, c *cimdClient) func(*Options) {
+	return withCIMDOptions(t, c, nil)
+}
+
+// withCIMDOptions is withCIMD with the fetcher's options changed by mod.
+func withCIMDOptions(t testing.TB, c *cimdClient, mod func(*cimd.Options)) func(*Options) {
 	return func(o *Options) {
-		f, err := cimd.New(&cimd.Options{
+		fo := &cimd.Options{
 			TLSConfig: c.ts.Client().Transport.(*http.Transport).TLSClientConfig,
 			AllowAddr: func(a netip.Addr) bool { return a.IsLoopback() },
 			Clock:     o.Clock,
-		})
+		}
+		if mod != nil {
+			mod(fo)
+		}
+		f, err := cimd.New(fo)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,32 +214,37 @@ func TestCIMDTokenEndpoint(t *testing.T) {
 // redirect: its redirect URIs cannot be trusted.
 func TestCIMDAuthorizeErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		mod  func(c *cimdClient, q url.Values)
-		desc string
+		name   string
+		mod    func(c *cimdClient, q url.Values)
+		desc   string
+		status int    // 0: 400
+		code   string // "": invalid_request
 	}{
 		{"client_id mismatch", func(c *cimdClient, q url.Values) {
 			c.set("client_id", c.id+"?v=2")
-		}, "does not equal the URL"},
+		}, "does not equal the URL", 0, ""},
 		{"redirect not listed", func(c *cimdClient, q url.Values) {
 			q.Set("redirect_uri", "https://attacker.example/cb")
-		}, "redirect_uri is not registered"},
+		}, "redirect_uri is not registered", 0, ""},
 		{"redirect omitted with two listed", func(c *cimdClient, q url.Values) {
 			c.set("redirect_uris", []string{cimdRedirect, "https://app.example/cb"})
 			q.Del("redirect_uri")
-		}, "redirect_uri is required"},
+		}, "redirect_uri is required", 0, ""},
 		{"document without redirect_uris", func(c *cimdClient, q url.Values) {
 			c.set("redirect_uris", nil)
-		}, "redirect_uris is required"},
+		}, "redirect_uris is required", 0, ""},
 		{"confidential document", func(c *cimdClient, q url.Values) {
 			c.set("token_endpoint_auth_method", "client_secret_post")
-		}, "shared secret"},
+		}, "shared secret", 0, ""},
 		{"not a valid client identifier URL", func(c *cimdClient, q url.Values) {
 			q.Set("client_id", c.id+"#frag")
-		}, "fragment"},
-		{"document not found", func(c *cimdClient, q url.Values) {
+		}, "fragment", 0, ""},
+		{"document host unreachable", func(c *cimdClient, q url.Values) {
 			q.Set("client_id", "https://127.0.0.1:1/client.json") // nothing listens on port 1
-		}, "could not be retrieved"},
+		}, "try again later", http.StatusServiceUnavailable, "temporarily_unavailable"},
+		{"document not found", func(c *cimdClient, q url.Values) {
+			q.Set("client_id", c.ts.URL+"/missing.json")
+		}, "status 404", 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,7 +253,11 @@ func TestCIMDAuthorizeErrors(t *testing.T) {
 			q := h.cimdParams(c)
 			tt.mod(c, q)
 			resp := h.authorize(h.browser, q)
-			wantErrorPage(t, resp, http.StatusBadRequest, "invalid_request")
+			status, code := http.StatusBadRequest, "invalid_request"
+			if tt.status != 0 {
+				status, code = tt.status, tt.code
+			}
+			wantErrorPage(t, resp, status, code)
 			if !strings.Contains(resp.body, tt.desc) {
 				t.Errorf("error page does not say %q:\n%s", tt.desc, resp.body)
 			}
@@ -276,5 +304,98 @@ func TestCIMDPreRegisteredWins(t *testing.T) {
 	clientRedirect(t, h.consent(h.browser, id, csrf, "approve"), "https://configured.example/cb?")
 	if n := c.requests.Load(); n != 0 {
 		t.Errorf("the document was fetched %d times for a pre-registered id", n)
+	}
+}
+
+// publicClientPost posts form to path as a public client (no
+// Authorization header) and returns the status, Retry-After and the decoded
+// JSON body.
+func (h *browserHarness) publicClientPost(path string, form url.Values) (int, string, map[string]any) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp := h.do(h.ts.Client(), req)
+	var m map[string]any
+	json.Unmarshal([]byte(resp.body), &m)
+	return resp.StatusCode, resp.Header.Get("Retry-After"), m
+}
+
+// A URL client whose document host has an outage keeps working from the
+// copy fetched before (stale-if-error) for up to CacheMax after that fetch.
+// Beyond it, the outage is 503 temporarily_unavailable at the token,
+// revocation and introspection endpoints, never 401 invalid_client (on
+// which MCP clients drop their credentials), and an error page asking to
+// try again at the authorization endpoint.
+func TestCIMDDocumentOutage(t *testing.T) {
+	c := newCIMDClient(t) // max-age=600
+	h := newBrowserHarness(t, false, func(o *Options) {
+		withCIMDOptions(t, c, func(fo *cimd.Options) { fo.CacheMax = 30 * time.Minute })(o)
+		o.RefreshEnabled, o.RefreshTokenTTL = true, time.Hour
+	})
+	id, csrf := h.loggedIn(h.browser, h.cimdParams(c))
+	code := clientRedirect(t, h.consent(h.browser, id, csrf, "approve"), "http://127.0.0.1:5555/callback?").Get("code")
+	status, _, m := h.publicClientPost(PathToken, url.Values{"client_id": {c.id}, "grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {"http://127.0.0.1:5555/callback"}, "code_verifier": {testVerifier}})
+	if status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", status, m)
+	}
+	rt := m["refresh_token"].(string)
+
+	// The document host goes away after the cached copy expired.
+	c.ts.CloseClientConnections()
+	c.ts.Config.SetKeepAlivesEnabled(false)
+	c.ts.Listener.Close()
+	h.clock.Advance(11 * time.Minute)
+	status, _, m = h.publicClientPost(PathToken, url.Values{"client_id": {c.id}, "grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	if status != http.StatusOK {
+		t.Fatalf("refresh during the outage, copy 11 min old: %d %v; want 200 from the copy", status, m)
+	}
+	rt = m["refresh_token"].(string)
+
+	// Past CacheMax the copy is not used.
+	h.clock.Advance(20 * time.Minute)
+	status, _, m = h.publicClientPost(PathToken, url.Values{"client_id": {c.id}, "grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	if status != http.StatusServiceUnavailable || m["error"] != "temporarily_unavailable" {
+		t.Errorf("token endpoint, copy too old: %d %v; want 503 temporarily_unavailable", status, m)
+	}
+	for _, path := range []string{PathRevoke, PathIntrospect} {
+		status, retry, m := h.publicClientPost(path, url.Values{"client_id": {c.id}, "token": {rt}})
+		if status != http.StatusServiceUnavailable || m["error"] != "temporarily_unavailable" || retry == "" {
+			t.Errorf("%s: %d %v Retry-After %q; want 503 temporarily_unavailable with Retry-After", path, status, m, retry)
+		}
+	}
+	resp := h.authorize(h.browser, h.cimdParams(c))
+	wantErrorPage(t, resp, http.StatusServiceUnavailable, "temporarily_unavailable")
+	if !strings.Contains(resp.body, "try again") {
+		t.Errorf("error page does not ask to try again:\n%s", resp.body)
+	}
+	// Nothing was revoked: the grant is intact for when the host is back.
+	gs := h.grantsOf(c.id)
+	if len(gs) != 1 || !gs[0].RevokedAt.IsZero() {
+		t.Errorf("grants after the outage: %+v; want one active grant", gs)
+	}
+}
+
+// A host answering 5xx is a temporary failure too, and it is not
+// remembered: once the host is back, the next request succeeds. A document
+// error is still invalid_client.
+func TestCIMDDocumentServerError(t *testing.T) {
+	c := newCIMDClient(t)
+	h := newBrowserHarness(t, false, func(o *Options) {
+		withCIMD(t, c)(o)
+		o.RefreshEnabled, o.RefreshTokenTTL = true, time.Hour
+	})
+	c.failWith.Store(http.StatusBadGateway)
+	form := url.Values{"client_id": {c.id}, "grant_type": {"refresh_token"}, "refresh_token": {"x.y"}}
+	if status, _, m := h.publicClientPost(PathToken, form); status != http.StatusServiceUnavailable || m["error"] != "temporarily_unavailable" {
+		t.Errorf("document host answering 502: %d %v; want 503 temporarily_unavailable", status, m)
+	}
+	c.failWith.Store(0)
+	if status, _, m := h.publicClientPost(PathToken, form); status != http.StatusBadRequest || m["error"] != "invalid_grant" {
+		t.Errorf("host back: %d %v; want the client authenticated (400 invalid_grant for the bogus refresh token)", status, m)
+	}
+	missing := url.Values{"client_id": {c.ts.URL + "/missing.json"}, "grant_type": {"refresh_token"}, "refresh_token": {"x.y"}}
+	if status, _, m := h.publicClientPost(PathToken, missing); status != http.StatusUnauthorized || m["error"] != "invalid_client" {
+		t.Errorf("document 404: %d %v; want 401 invalid_client", status, m)
 	}
 }

@@ -62,7 +62,10 @@ func clientAllowsGrant(c *store.Client, grantType string) bool {
 //     matches, compared in constant time.
 //
 // Every authentication failure is invalid_client, which the caller answers
-// with 401 (RFC 6749 §5.2). Store failures are mapped by storeError.
+// with 401 (RFC 6749 §5.2). Store failures are mapped by storeError, and a
+// URL client whose metadata document is temporarily unavailable gets
+// temporarily_unavailable (503): its credentials are not wrong, and a client
+// that heard invalid_client would drop them.
 func (s *Server) authenticateClient(ctx context.Context, creds grant.ClientCredentials) (*store.Client, *grant.Error) {
 	c, err := s.lookupClient(ctx, creds.ID)
 	if e, ok := metadataClientError(err, grant.CodeInvalidClient); ok {

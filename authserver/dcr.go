@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/frontmcp-go/frontmcp/authserver/dcr"
 	"github.com/frontmcp-go/frontmcp/authserver/grant"
@@ -26,14 +27,23 @@ type RegistrationPolicy struct {
 	// request: the initial access token of RFC 7591 §1.2 and §3. The server
 	// keeps only its SHA-256 hash and compares in constant time.
 	InitialAccessToken string
-	// MaxClients caps the number of dynamically registered clients; 0 means
-	// no cap. Pre-registered clients do not count. Within one process the
-	// cap holds exactly, concurrent registrations included; server instances
-	// sharing a store each check it on their own, so together they may
-	// exceed it by as many registrations as run concurrently on other
-	// instances.
+	// MaxClients caps the number of dynamically registered clients in the
+	// store; 0 means no cap. Pre-registered clients do not count. The server
+	// keeps the count in memory: it counts the store's clients once, then
+	// follows its own registrations and deletions, and counts again at most
+	// every recountInterval (10 s), so a registration costs no store scan.
+	// Within one process the cap holds exactly, concurrent registrations
+	// included. Across instances sharing a store it is approximate: an
+	// instance sees the registrations and deletions made elsewhere (other
+	// instances, `frontmcp clients remove`) at its next count, so together
+	// they may exceed the cap by what the others registered within the last
+	// 10 s.
 	MaxClients int
 }
+
+// recountInterval is the longest the in-memory count of dynamic clients is
+// used without counting the store's clients again.
+const recountInterval = 10 * time.Second
 
 // registrationPolicy is a RegistrationPolicy ready to apply.
 type registrationPolicy struct {
@@ -42,8 +52,15 @@ type registrationPolicy struct {
 	// registration is open.
 	initialTokenHash string
 	maxClients       int
-	// mu serializes counting and creating clients when maxClients > 0.
-	mu sync.Mutex
+
+	// mu serializes registrations when maxClients > 0 (from the check of
+	// the cap to the client stored) and guards count: the dynamic clients
+	// in the store at countedAt (valid once counted), plus this process's
+	// registrations and deletions since.
+	mu        sync.Mutex
+	counted   bool
+	countedAt time.Time
+	count     int
 }
 
 // newRegistrationPolicy checks p and prepares it.
@@ -122,22 +139,52 @@ func (s *Server) checkInitialAccessToken(w http.ResponseWriter, r *http.Request)
 	return true
 }
 
-// reserveRegistration holds the registration cap for one registration: it
-// counts the dynamic clients and, below the cap, returns a release function
-// to call once the client is stored (or not). At the cap it answers 403
+// reserveRegistration holds the registration cap for one registration and
+// returns the function to call once the client is stored (created true) or
+// not; registrations wait for each other in between, which is one store
+// write. The count of dynamic clients is the in-memory one (see
+// RegistrationPolicy.MaxClients); the store's clients are counted again when
+// the count is older than recountInterval. At the cap it answers 403
 // access_denied ("registration limit reached"; RFC 7591 §3.2.2 defines no
 // code for it) and reports false, as it does after a store failure.
-func (s *Server) reserveRegistration(ctx context.Context, w http.ResponseWriter) (release func(), ok bool) {
+func (s *Server) reserveRegistration(ctx context.Context, w http.ResponseWriter) (release func(created bool), ok bool) {
 	p := s.reg
 	if p.maxClients == 0 {
-		return func() {}, true
+		return func(bool) {}, true
 	}
 	p.mu.Lock()
+	now := s.now()
+	if !p.counted || now.Sub(p.countedAt) >= recountInterval || now.Before(p.countedAt) {
+		n, err := s.countDynamicClients(ctx)
+		if err != nil {
+			p.mu.Unlock()
+			writeOAuthError(w, s.storeError(ctx, "list clients", err))
+			return nil, false
+		}
+		p.counted, p.countedAt, p.count = true, now, n
+	}
+	if p.count >= p.maxClients {
+		n := p.count
+		p.mu.Unlock()
+		s.log.WarnContext(ctx, "client registration refused: registration limit reached", "clients", n, "max_clients", p.maxClients)
+		writeJSON(w, http.StatusForbidden, grant.Errorf(grant.CodeAccessDenied,
+			"registration limit reached: this server accepts at most %d registered clients", p.maxClients))
+		return nil, false
+	}
+	return func(created bool) {
+		if created {
+			p.count++
+		}
+		p.mu.Unlock()
+	}, true
+}
+
+// countDynamicClients counts the dynamically registered clients in the
+// store.
+func (s *Server) countDynamicClients(ctx context.Context) (int, error) {
 	clients, err := s.opts.Store.ListClients(ctx)
 	if err != nil {
-		p.mu.Unlock()
-		writeOAuthError(w, s.storeError(ctx, "list clients", err))
-		return nil, false
+		return 0, err
 	}
 	n := 0
 	for _, c := range clients {
@@ -145,14 +192,17 @@ func (s *Server) reserveRegistration(ctx context.Context, w http.ResponseWriter)
 			n++
 		}
 	}
-	if n >= p.maxClients {
-		p.mu.Unlock()
-		s.log.WarnContext(ctx, "client registration refused: registration limit reached", "clients", n, "max_clients", p.maxClients)
-		writeJSON(w, http.StatusForbidden, grant.Errorf(grant.CodeAccessDenied,
-			"registration limit reached: this server accepts at most %d registered clients", p.maxClients))
-		return nil, false
+	return n, nil
+}
+
+// registrationDeleted takes a deleted dynamic client off the in-memory
+// count.
+func (p *registrationPolicy) registrationDeleted() {
+	p.mu.Lock()
+	if p.counted && p.count > 0 {
+		p.count--
 	}
-	return p.mu.Unlock, true
+	p.mu.Unlock()
 }
 
 // clientConfigurationMethods are the methods of the client configuration
@@ -169,6 +219,12 @@ const clientConfigurationMethods = "GET, DELETE, OPTIONS"
 //   - GET (§2.1) returns the client's current metadata. The client secret
 //     and the registration access token are stored only as hashes, so the
 //     response carries neither; the client keeps the ones it received.
+//     RFC 7592 §3 lists registration_access_token as required in this
+//     response, which a server can honour only by keeping the token or by
+//     issuing a new one on every read; the store has no operation to
+//     replace a client's token hash in place (and deleting and re-creating
+//     the client would race its token requests), so the token is neither
+//     kept nor rotated: a known deviation.
 //   - DELETE (§2.3) revokes every grant of the client (its refresh tokens
 //     stop working at once, and so do its access tokens at the resource)
 //     and deletes it: 204.
@@ -254,33 +310,22 @@ func (s *Server) authenticateRegistration(w http.ResponseWriter, r *http.Request
 }
 
 // deleteRegistration revokes every grant of a dynamic client and deletes
-// it (RFC 7592 §2.3). Grants are revoked before and again after the
-// deletion: a code exchange that authenticated the client just before the
-// deletion may create a grant in between, and the second pass revokes it.
-// A client deleted concurrently counts as deleted.
+// it (RFC 7592 §2.3) with DeleteClient, which revokes before and again
+// after the deletion; this server applies each revocation at once
+// (Options.Revoked). A client deleted concurrently counts as deleted.
 func (s *Server) deleteRegistration(ctx context.Context, clientID string) *grant.Error {
-	if e := s.revokeGrantsOfClient(ctx, clientID); e != nil {
-		return e
+	s.clientCache.forget(clientID)
+	revoked, err := DeleteClient(ctx, s.opts.Store, clientID, &DeleteClientOptions{Revoked: s.revoked})
+	s.clientCache.forget(clientID)
+	if len(revoked) > 0 {
+		s.log.InfoContext(ctx, "grants of a deleted client revoked", "event", "revocation", "client_id", clientID, "grants", len(revoked))
 	}
-	if err := s.opts.Store.DeleteClient(ctx, clientID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
 		return s.storeError(ctx, "delete client", err)
 	}
-	return s.revokeGrantsOfClient(ctx, clientID)
-}
-
-// revokeGrantsOfClient revokes the active grants of a client.
-func (s *Server) revokeGrantsOfClient(ctx context.Context, clientID string) *grant.Error {
-	grants, err := s.opts.Store.ListGrants(ctx, store.GrantFilter{ClientID: clientID})
-	if err != nil {
-		return s.storeError(ctx, "list grants", err)
-	}
-	for _, g := range grants {
-		if !g.RevokedAt.IsZero() {
-			continue
-		}
-		if err := s.opts.Store.RevokeGrant(ctx, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return s.storeError(ctx, "revoke grant", err)
-		}
-	}
+	s.reg.registrationDeleted()
 	return nil
 }

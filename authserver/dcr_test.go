@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,38 @@ func TestRegisterMaxClients(t *testing.T) {
 	}
 }
 
+// TestRegisterMaxClientsOtherWriters: the cap is kept from an in-memory
+// count, so clients added or removed in the store by others (another
+// instance, frontmcp clients remove) are seen at the next count, at most
+// recountInterval later.
+func TestRegisterMaxClientsOtherWriters(t *testing.T) {
+	e := newTkEnv(t, func(o *Options) { o.Registration.MaxClients = 2 })
+	const body = `{"redirect_uris":["https://app.example.com/cb"]}`
+	if r := e.register(t, "application/json", body); r.status != http.StatusCreated {
+		t.Fatalf("registration: %d %s", r.status, r.raw)
+	}
+	// Another instance registers a client in the shared store.
+	if err := e.store.CreateClient(context.Background(), &store.Client{ID: "elsewhere", Dynamic: true,
+		RedirectURIs: []string{"https://app.example.com/cb"}, TokenEndpointAuthMethod: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(recountInterval)
+	tkWantError(t, e.register(t, "application/json", body), http.StatusForbidden, "access_denied")
+
+	// An operator removes it; the count follows at the next recount.
+	if _, err := DeleteClient(context.Background(), e.store, "elsewhere", nil); err != nil {
+		t.Fatal(err)
+	}
+	tkWantError(t, e.register(t, "application/json", body), http.StatusForbidden, "access_denied")
+	e.clock.Advance(recountInterval)
+	if r := e.register(t, "application/json", body); r.status != http.StatusCreated {
+		t.Fatalf("registration after the recount: %d %s, want 201", r.status, r.raw)
+	}
+	if n := len(e.dynamicClients(t)); n != 2 {
+		t.Errorf("%d dynamic clients stored, want 2", n)
+	}
+}
+
 // TestRegisterMaxClientsConcurrent: concurrent registrations on one server
 // never exceed the cap, and all of it is used.
 func TestRegisterMaxClientsConcurrent(t *testing.T) {
@@ -280,7 +313,17 @@ func TestClientConfigurationRead(t *testing.T) {
 // grants, so its refresh tokens stop working; its registration access token
 // stops working too.
 func TestClientConfigurationDelete(t *testing.T) {
-	e := newTkEnv(t, nil)
+	var notified struct {
+		sync.Mutex
+		list []store.Revocation
+	}
+	e := newTkEnv(t, func(o *Options) {
+		o.Revoked = func(r store.Revocation) {
+			notified.Lock()
+			notified.list = append(notified.list, r)
+			notified.Unlock()
+		}
+	})
 	reg := e.register(t, "application/json", `{"redirect_uris":["`+tkRedirect+`"]}`)
 	if reg.status != http.StatusCreated {
 		t.Fatalf("register: %d %s", reg.status, reg.raw)
@@ -298,6 +341,21 @@ func TestClientConfigurationDelete(t *testing.T) {
 
 	if r := e.configRequest(t, http.MethodDelete, id, rat); r.status != http.StatusNoContent || len(r.raw) != 0 {
 		t.Fatalf("DELETE: %d %q, want 204 without a body", r.status, r.raw)
+	}
+	// This server applied both revocations at once.
+	notified.Lock()
+	var ids []string
+	for _, rv := range notified.list {
+		if rv.Kind == store.RevokedGrant {
+			ids = append(ids, rv.ID)
+		}
+	}
+	notified.Unlock()
+	slices.Sort(ids)
+	want := []string{code.GrantID, code2.GrantID}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Errorf("Options.Revoked got grants %v, want %v", ids, want)
 	}
 	if _, err := e.store.GetClient(context.Background(), id); err == nil {
 		t.Error("the client is still stored")

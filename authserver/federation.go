@@ -17,10 +17,26 @@ import (
 // provider, relative to the issuer.
 const PathUpstreamCallback = "/oauth/upstream/callback"
 
-// ErrUpstreamDenied is wrapped by a Federation's Finish error when the
-// provider answered with an error (the user declined, or the provider
-// refused the request), as opposed to a failed or unverifiable login.
-var ErrUpstreamDenied = errors.New("authserver: the identity provider denied the sign-in")
+// Errors a Federation wraps so that the authorization server answers the
+// MCP client with the matching error code (RFC 6749 §4.1.2.1, §5.2).
+var (
+	// ErrUpstreamDenied is wrapped by a Finish error when the provider
+	// answered with an error (the user declined, or the provider refused
+	// the request), as opposed to a failed or unverifiable login. The
+	// client gets access_denied.
+	ErrUpstreamDenied = errors.New("authserver: the identity provider denied the sign-in")
+	// ErrUpstreamUnavailable is wrapped by a Finish error when the
+	// provider could not be reached or answered temporarily_unavailable.
+	// The client gets temporarily_unavailable.
+	ErrUpstreamUnavailable = errors.New("authserver: the identity provider is unavailable")
+	// ErrUpstreamServerError is wrapped by a Finish error when the provider
+	// failed (server_error, HTTP 5xx). The client gets server_error.
+	ErrUpstreamServerError = errors.New("authserver: the identity provider failed")
+	// ErrUpstreamEnded is wrapped by a CheckGrant error when the grant's
+	// upstream tokens are gone or the provider refused to refresh them:
+	// the grant is over, and the client must authorize again.
+	ErrUpstreamEnded = errors.New("authserver: the identity provider's sign-in of this grant has ended")
+)
 
 // Federation hands the login step of orchestrated mode to an upstream
 // identity provider (type remote). In place of the login page, /authorize
@@ -47,6 +63,12 @@ type Federation interface {
 	// Rebind moves tokens sealed for requestID to grantID, for the code
 	// and the vault.
 	Rebind(requestID, grantID string, sealed []byte) ([]byte, error)
+	// CheckGrant is called before this server refreshes its own tokens of
+	// grantID: an error wrapping ErrUpstreamEnded ends the grant (the
+	// provider refused its tokens, or they are gone). The Federation may
+	// refresh the upstream tokens first when they have expired. Other
+	// errors (the provider unreachable) do not end the grant.
+	CheckGrant(ctx context.Context, grantID string) error
 }
 
 // beginUpstream starts the upstream login of the new pending request p
@@ -72,16 +94,19 @@ func (s *Server) redirectUpstream(w http.ResponseWriter, authURL string) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// handleUpstreamLogin replaces the login page in remote mode: GET
-// /oauth/login?request=ID (where the consent page sends a browser that has
-// not signed in) starts a new upstream login for the pending request.
+// handleUpstreamLogin replaces the login page in remote mode, where users
+// sign in at the provider: GET /oauth/login?request=ID (where the consent
+// page sends a browser that has not signed in) changes nothing. A request
+// already signed in continues to consent; otherwise the page says to start
+// again from the application, which sends the browser to the provider.
+// Starting a new upstream login here would make a GET change state, and
+// would replace the login state of a sign-in whose callback is on its way.
 func (s *Server) handleUpstreamLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		s.writeErrorPage(w, r, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "Sign-in happens at the identity provider."))
 		return
 	}
-	ctx := r.Context()
 	p, _, _, ok := s.pendingFor(w, r, r.URL.Query().Get(paramRequest), nil)
 	if !ok {
 		return
@@ -90,18 +115,12 @@ func (s *Server) handleUpstreamLogin(w http.ResponseWriter, r *http.Request) {
 		s.redirectLocal(w, PathConsent, url.Values{paramRequest: {p.ID}})
 		return
 	}
-	authURL, e := s.beginUpstream(ctx, p)
-	if e == nil {
-		if err := s.opts.Store.SavePending(ctx, p); err != nil {
-			e = s.storeError(ctx, "save pending authorization", err)
-		}
-	}
-	if e != nil {
-		s.writeErrorPage(w, r, 0, e)
-		return
-	}
-	s.redirectUpstream(w, authURL)
+	s.writeErrorPage(w, r, 0, errUpstreamPending)
 }
+
+// errUpstreamPending is shown when a browser asks for the login page of a
+// request whose sign-in at the provider has not completed.
+var errUpstreamPending = grant.Errorf(grant.CodeInvalidRequest, "The sign-in at the identity provider has not completed. Return to the application and start again.")
 
 // handleUpstreamCallback is the redirect URI of this server at the
 // provider (RFC 6749 §4.1.2). It checks, before changing anything, that
@@ -109,9 +128,11 @@ func (s *Server) handleUpstreamLogin(w http.ResponseWriter, r *http.Request) {
 // cookie) and that state is the one sent for it; then it consumes the
 // request's login state (a callback completes once), and lets the
 // Federation redeem the code and verify the identity. A provider error or
-// a failed login answers access_denied to the MCP client, with its state
-// and iss (RFC 6749 §4.1.2.1, RFC 9207); a success continues as a local
-// login does: consent, or the code at once.
+// a failed login answers the MCP client with its state and iss (RFC 6749
+// §4.1.2.1, RFC 9207): temporarily_unavailable when the provider could not
+// be reached or said so, server_error when it failed, access_denied
+// otherwise (see upstreamError); a success continues as a local login does:
+// consent, or the code at once.
 func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodGet {
@@ -158,14 +179,7 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 	ident, sealed, err := s.opts.Federation.Finish(ctx, c.ID, c.Upstream, q)
 	if err != nil {
 		s.dropAuthzEntry(w, r, c.ID)
-		desc := "the sign-in at the identity provider failed"
-		if errors.Is(err, ErrUpstreamDenied) {
-			desc = "the identity provider denied the sign-in"
-			s.log.InfoContext(ctx, "upstream login denied", "client_id", c.ClientID, "request", logging.Fingerprint(c.ID), "err", err)
-		} else {
-			s.log.WarnContext(ctx, "upstream login failed", "event", "security", "client_id", c.ClientID, "request", logging.Fingerprint(c.ID), "err", err)
-		}
-		s.redirectError(w, c.RedirectURI, c.State, grant.Errorf(grant.CodeAccessDenied, "%s", desc))
+		s.redirectError(w, c.RedirectURI, c.State, s.upstreamError(ctx, c, err))
 		return
 	}
 	if ident == nil || ident.Subject == "" {
@@ -185,6 +199,27 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.complete(w, r, c, nil)
+}
+
+// upstreamError logs a failed upstream login and returns the error for the
+// MCP client (RFC 6749 §4.1.2.1): temporarily_unavailable and server_error
+// for the provider's outages and failures, which a retry may overcome, and
+// access_denied for a refusal or a login that could not be verified.
+func (s *Server) upstreamError(ctx context.Context, c *store.PendingAuthorization, err error) *grant.Error {
+	attrs := []any{"client_id", c.ClientID, "request", logging.Fingerprint(c.ID), "err", err}
+	switch {
+	case errors.Is(err, ErrUpstreamUnavailable):
+		s.log.WarnContext(ctx, "upstream login failed: the identity provider is unavailable", attrs...)
+		return grant.Errorf(grant.CodeTemporarilyUnavailable, "the identity provider is unavailable; try again later")
+	case errors.Is(err, ErrUpstreamServerError):
+		s.log.WarnContext(ctx, "upstream login failed: the identity provider failed", attrs...)
+		return grant.Errorf(grant.CodeServerError, "the identity provider failed; try again later")
+	case errors.Is(err, ErrUpstreamDenied):
+		s.log.InfoContext(ctx, "upstream login denied", attrs...)
+		return grant.Errorf(grant.CodeAccessDenied, "the identity provider denied the sign-in")
+	}
+	s.log.WarnContext(ctx, "upstream login failed", append([]any{"event", "security"}, attrs...)...)
+	return grant.Errorf(grant.CodeAccessDenied, "the sign-in at the identity provider failed")
 }
 
 // errUpstreamState is shown for a callback that cannot be tied to a sign-in
@@ -221,6 +256,38 @@ func (s *Server) storeUpstream(ctx context.Context, code *store.AuthCode, g *sto
 		return s.storeError(ctx, "put vault entry", err)
 	}
 	return nil
+}
+
+// checkUpstream, in remote mode, is asked before the refresh_token grant
+// issues tokens for g (see Federation.CheckGrant): when the grant's upstream
+// tokens are gone or the provider refused them, the grant is revoked and
+// the client gets invalid_grant (RFC 6749 §5.2), so that it runs the
+// authorization flow again and the user signs in at the provider anew.
+// Access through this server thus ends at the latest one access token
+// lifetime after the provider ends the user's access. Other failures (the
+// provider unreachable) are logged and do not stop the refresh.
+func (s *Server) checkUpstream(ctx context.Context, g *store.Grant) *grant.Error {
+	if s.opts.Federation == nil {
+		return nil
+	}
+	err := s.opts.Federation.CheckGrant(ctx, g.ID)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, ErrUpstreamEnded):
+		s.log.WarnContext(ctx, "checking the upstream tokens of a grant failed; refreshing anyway", "client_id", g.ClientID, "grant_id", g.ID, "err", err)
+		return nil
+	}
+	// The Federation has usually revoked the grant already.
+	if cur, gerr := s.opts.Store.GetGrant(ctx, g.ID); gerr != nil || cur.RevokedAt.IsZero() {
+		if rerr := s.opts.Store.RevokeGrant(ctx, g.ID); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+			s.log.ErrorContext(ctx, "revoking a grant whose upstream sign-in ended failed", "client_id", g.ClientID, "grant_id", g.ID, "err", rerr)
+		} else if rerr == nil {
+			s.revoked(store.Revocation{Kind: store.RevokedGrant, ID: g.ID, ExpiresAt: g.ExpiresAt})
+		}
+	}
+	s.log.InfoContext(ctx, "refresh refused: the sign-in at the identity provider has ended", "event", "revocation", "client_id", g.ClientID, "grant_id", g.ID, "err", err)
+	return grant.Errorf(grant.CodeInvalidGrant, "the sign-in at the identity provider has ended; authorize again")
 }
 
 // dropUpstream removes the vault entry storeUpstream wrote for a grant that

@@ -116,7 +116,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
+	created := false
+	defer func() { release(created) }()
 	// Client IDs are random; a collision (with a pre-registered client
 	// included) is only retried, never a takeover.
 	for attempt := 0; ; attempt++ {
@@ -126,6 +127,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 		err := s.opts.Store.CreateClient(ctx, c)
 		if err == nil {
+			created = true
 			break
 		}
 		if !errors.Is(err, store.ErrExists) || attempt >= 2 {

@@ -67,8 +67,13 @@ func classifyToken(raw string) tokenKind {
 // The answer is 200 with an empty body whenever the client authenticated,
 // also for an unknown, malformed, expired or already revoked token (RFC 7009
 // §2.2) and for a token issued to another client, which is left untouched
-// (the client learns nothing about other clients' tokens; the attempt is
-// logged). Errors are JSON: invalid_request, invalid_client (401), and
+// and logged as a security event. RFC 7009 §2.1 asks that this last request
+// be "refused and the client informed of the error"; this server answers
+// 200 on purpose: since invalid tokens must get 200 (§2.2), an error would
+// only ever come for a live token of another client, and would tell whoever
+// holds a stolen refresh token that it is valid without using it, which
+// reuse detection would see (introspection hides refresh tokens of other
+// clients for the same reason). Errors are JSON: invalid_request, invalid_client (401), and
 // temporarily_unavailable (503, with Retry-After) when the store fails. Every
 // response carries Cache-Control: no-store.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
@@ -156,8 +161,14 @@ func (s *Server) revokeRefresh(ctx context.Context, client *store.Client, raw st
 		s.log.WarnContext(ctx, "revocation of another client's refresh token ignored", "event", "security", "client_id", client.ID, "grant_id", g.ID)
 		return nil
 	}
-	if !refreshTokenOf(g, token.Hash(secret)) || !g.RevokedAt.IsZero() {
-		return nil // not a token of this grant, or already revoked
+	if !g.RevokedAt.IsZero() {
+		return nil // already revoked
+	}
+	switch ok, e := s.refreshTokenOf(ctx, g, token.Hash(secret)); {
+	case e != nil:
+		return e
+	case !ok:
+		return nil // not a token of this grant
 	}
 	switch err := s.opts.Store.RevokeGrant(ctx, g.ID); {
 	case errors.Is(err, store.ErrNotFound):
@@ -172,12 +183,23 @@ func (s *Server) revokeRefresh(ctx context.Context, client *store.Client, raw st
 
 // refreshTokenOf reports whether a refresh token whose secret hashes to h
 // was issued for g: its current one (compared in constant time) or one that
-// was rotated out.
-func refreshTokenOf(g *store.Grant, h string) bool {
-	current := g.RefreshHash != "" && token.Equal(g.RefreshHash, h)
+// was rotated out, which the store keeps apart from the grant
+// (Grants.PreviousRefreshHashes) and is read only when h is not the current
+// one.
+func (s *Server) refreshTokenOf(ctx context.Context, g *store.Grant, h string) (bool, *grant.Error) {
+	if g.RefreshHash != "" && token.Equal(g.RefreshHash, h) {
+		return true, nil
+	}
+	prev, err := s.opts.Store.PreviousRefreshHashes(ctx, g.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil // expired meanwhile
+	case err != nil:
+		return false, s.storeError(ctx, "get previous refresh hashes", err)
+	}
 	// The previous hashes are hashes of random secrets: a plain search
 	// tells nothing about any secret (see store.Grant.Rotate).
-	return current || slices.Contains(g.PreviousHashes, h)
+	return slices.Contains(prev, h), nil
 }
 
 // revokeAccess revokes one access token the client holds.

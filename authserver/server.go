@@ -199,6 +199,9 @@ type Server struct {
 	secure  bool // issuer is https: Secure, __Host- cookies
 	pages   *pages
 	reg     *registrationPolicy
+	// clientCache keeps registered clients for refresh_token requests
+	// (clientcache.go).
+	clientCache *clientCache
 }
 
 // New checks opts and builds the server.
@@ -236,6 +239,7 @@ func New(opts *Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: o, log: o.Logger, secure: iss.Scheme == "https", clients: make(map[string]*store.Client, len(o.Clients))}
+	s.clientCache = newClientCache(o.Clock)
 	for _, c := range o.Clients {
 		if c.ID == "" {
 			return nil, errors.New("authserver: a pre-registered client has no ID")

@@ -2,8 +2,10 @@ package authserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/frontmcp-go/frontmcp/authserver/grant"
@@ -30,6 +32,50 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	Scope        string `json:"scope,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+// appendJSON appends r as encoding/json encodes it (the struct tags above),
+// without reflection: every successful token request ends here.
+func (r *tokenResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, r.AccessToken)
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, r.TokenType)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, r.ExpiresIn, 10)
+	if r.Scope != "" {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, r.Scope)
+	}
+	if r.RefreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, r.RefreshToken)
+	}
+	return append(b, '}')
+}
+
+// writeTokenResponse writes a successful token response, as writeJSON
+// would write it.
+func writeTokenResponse(w http.ResponseWriter, r *tokenResponse) {
+	body := r.appendJSON(make([]byte, 0, 96+len(r.AccessToken)+len(r.Scope)+len(r.RefreshToken)))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(body, '\n'))
+}
+
+// appendJSONString appends s as encoding/json encodes a string: printable
+// ASCII that needs no escaping (encoding/json also escapes <, > and &) as
+// it is, any other string through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always encodes
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // handleToken is the token endpoint (RFC 6749 §3.2, OAuth 2.1 §3.2): the
@@ -61,7 +107,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeTokenResponse(w, resp)
 }
 
 // token runs one token request and returns the response or the error.
@@ -75,11 +121,19 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *grant.Error) {
 	if e != nil {
 		return nil, e
 	}
-	client, e := s.authenticateClient(ctx, creds)
+	gt := form.Get("grant_type")
+	var (
+		client *store.Client
+		cached bool // client came from the cache (clientcache.go)
+	)
+	if gt == grantTypeRefreshToken && s.opts.RefreshEnabled {
+		client, cached, e = s.authenticateRefreshClient(ctx, creds)
+	} else {
+		client, e = s.authenticateClient(ctx, creds)
+	}
 	if e != nil {
 		return nil, e
 	}
-	gt := form.Get("grant_type")
 	switch {
 	case gt == "":
 		return nil, grant.Errorf(grant.CodeInvalidRequest, "grant_type is required")
@@ -94,7 +148,11 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *grant.Error) {
 	if gt == grantTypeAuthorizationCode {
 		return s.redeemCode(ctx, client, form.Get, now)
 	}
-	return s.refresh(ctx, client, form.Get, now)
+	resp, e := s.refresh(ctx, client, form.Get, now)
+	if e != nil && cached {
+		return nil, s.refusedRefresh(ctx, creds, e)
+	}
+	return resp, e
 }
 
 // redeemCode is the authorization_code grant (RFC 6749 §4.1.3, OAuth 2.1
@@ -177,6 +235,7 @@ func (s *Server) redeemCode(ctx context.Context, client *store.Client, param fun
 			s.log.WarnContext(ctx, "grant of a replayed authorization code not issued", "event", "security", "client_id", client.ID, "grant_id", g.ID)
 			return nil, grant.Errorf(grant.CodeInvalidGrant, "authorization code was already used")
 		}
+		s.dropUpstream(ctx, code, g.ID)
 		return nil, s.storeError(ctx, "create grant", err)
 	}
 	resp, e := s.issueAccessToken(ctx, g, g.Scopes, now)
@@ -289,6 +348,10 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 		// Accepted as the token the last rotation replaced, within its
 		// grace: the client retries after losing the reply.
 		s.log.InfoContext(ctx, "refresh token retried within its reuse grace", "event", "security", "client_id", client.ID, "grant_id", grantID)
+	}
+	// Remote mode: the grant lasts only as long as the provider's sign-in.
+	if e := s.checkUpstream(ctx, ng); e != nil {
+		return nil, e
 	}
 	resp, e := s.issueAccessToken(ctx, ng, scopes, now)
 	if e != nil {

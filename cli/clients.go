@@ -260,26 +260,28 @@ func clientsRemove(ctx context.Context, args []string, o *Options) int {
 			return ExitFailure
 		}
 	}
-	// Delete first, so that the client can start no new grant while its
-	// grants are revoked.
-	if err := env.st.DeleteClient(ctx, id); err != nil {
-		if isNotFound(err) {
-			fmt.Fprintf(o.Stderr, "frontmcp clients remove: no client %s in the %s\n", id, env.where)
-			return ExitFailure
+	// The same deletion as a client's own (RFC 7592): grants revoked before
+	// and again after the client is deleted. Running servers apply the
+	// revocations at their next read of the revocation log.
+	revoked, err := authserver.DeleteClient(ctx, env.st, id, nil)
+	if isNotFound(err) {
+		fmt.Fprintf(o.Stderr, "frontmcp clients remove: no client %s in the %s\n", id, env.where)
+		if len(revoked) > 0 {
+			fmt.Fprintf(o.Stdout, "%s left by client id %s revoked\n", grantCount(len(revoked)), id)
 		}
-		return env.storeFailed(o.Stderr, "clients remove", "deleting client "+id, err)
+		return ExitFailure
 	}
-	fmt.Fprintf(o.Stdout, "client %s removed\n", id)
-	n, err := revokeGrants(ctx, env.st, store.GrantFilter{ClientID: id})
-	fmt.Fprintf(o.Stdout, "%s revoked\n", grantCount(n))
 	if err != nil {
-		env.storeFailed(o.Stderr, "clients remove", "revoking the client's grants", err)
+		fmt.Fprintf(o.Stdout, "%s revoked\n", grantCount(len(revoked)))
+		env.storeFailed(o.Stderr, "clients remove", "removing client "+id, err)
 		cfgArg := ""
 		if *configPath != "" {
 			cfgArg = " --config " + *configPath
 		}
-		fmt.Fprintf(o.Stderr, "finish with: frontmcp grants revoke%s --client %s\n", cfgArg, id)
+		fmt.Fprintf(o.Stderr, "finish with: frontmcp clients remove%s %s (it may answer that the client is gone; its grants are revoked all the same)\n", cfgArg, id)
 		return ExitFailure
 	}
+	fmt.Fprintf(o.Stdout, "client %s removed\n", id)
+	fmt.Fprintf(o.Stdout, "%s revoked\n", grantCount(len(revoked)))
 	return ExitOK
 }

@@ -421,8 +421,17 @@ type Remote struct {
 	TokenEndpoint string `yaml:"tokenEndpoint"`
 	// SubjectClaim is the upstream claim (of the ID token, or of the JWT
 	// access token of a plain OAuth provider) that becomes the subject of
-	// this server's tokens. Default "sub".
+	// this server's tokens. Default "sub", the only claim OpenID Connect
+	// Core §5.7 makes stable and unique. "email" is accepted, and a login
+	// is refused unless the provider says email_verified: true; any other
+	// claim needs AllowMutableSubjectClaim.
 	SubjectClaim string `yaml:"subjectClaim"`
+	// AllowMutableSubjectClaim acknowledges a SubjectClaim other than
+	// "sub" or "email": such a claim may change or be reassigned at the
+	// provider (OpenID Connect Core §5.7), and a new holder of the value
+	// would receive the grants, remembered consent and sessions of the old
+	// one.
+	AllowMutableSubjectClaim bool `yaml:"allowMutableSubjectClaim"`
 	// CopyClaims are upstream claims copied into issued access tokens
 	// (never registered claims such as iss, sub, aud, exp, scope).
 	CopyClaims []string `yaml:"copyClaims"`

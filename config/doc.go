@@ -78,7 +78,7 @@
 //	  provider: ""            # transparent and remote: the identity provider's issuer URL
 //	  expectedAudience: ""    # transparent: required "aud" of access tokens; remote: resource indicator sent upstream
 //	  transparent: {additionalIssuers, requiredScopes, jwksUri, jwks, requireTyp, clockLeeway, jwksCacheTtl: {min, max, stale}}
-//	  remote: {clientId, clientSecret, scopes, authorizationEndpoint, tokenEndpoint, subjectClaim, copyClaims}
+//	  remote: {clientId, clientSecret, scopes, authorizationEndpoint, tokenEndpoint, subjectClaim, allowMutableSubjectClaim, copyClaims}
 //	                          # remote: redirect URI {publicUrl}/oauth/upstream/callback; needs vault.key
 //	  refresh: {enabled, accessTokenTtl, refreshTokenTtl, rotateRefreshToken, reuseGraceSeconds, skewSeconds, absoluteLifetime}
 //	  consent: {enabled}

@@ -636,8 +636,14 @@ func (v *validator) remote() {
 	}
 	v.remoteURL("auth.remote.authorizationEndpoint", r.AuthorizationEndpoint)
 	v.remoteURL("auth.remote.tokenEndpoint", r.TokenEndpoint)
-	if r.SubjectClaim == "" {
+	switch r.SubjectClaim {
+	case "":
 		v.add("auth.remote.subjectClaim", ErrValue, "must not be empty")
+	case "sub", "email":
+	default:
+		if !r.AllowMutableSubjectClaim {
+			v.add("auth.remote.subjectClaim", ErrValue, "%s may change or be reassigned at the provider, and a new holder of the value would take over this user's grants; only sub is stable and unique (OpenID Connect Core §5.7). Use sub or email (which requires email_verified), or set auth.remote.allowMutableSubjectClaim: true to accept the risk", quote(r.SubjectClaim))
+		}
 	}
 	v.scopes("auth.remote.scopes", r.Scopes)
 	for i, c := range r.CopyClaims {

@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -61,6 +62,17 @@ type BrokerOptions struct {
 	// it must exceed the longest refresh request. Zero means
 	// DefaultLeaseTTL.
 	LeaseTTL time.Duration
+	// Grants is where a grant is revoked once its upstream tokens are gone,
+	// or the provider refused to refresh them (or there is no refresh
+	// token and the access token expired): the MCP client's tokens then
+	// stop working and the client authorizes again, signing in at the
+	// provider. Nil revokes nothing; the vault entry is only marked
+	// refused.
+	Grants store.Grants
+	// Revoked, when set, is told of each grant revocation the broker has
+	// stored, so that a resource server in the same process refuses the
+	// grant's tokens at once (as authserver.Options.Revoked).
+	Revoked func(store.Revocation)
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 	// Logger receives the broker's logs; nil discards them.
@@ -70,15 +82,19 @@ type BrokerOptions struct {
 // Broker runs remote mode's upstream side: it starts and finishes upstream
 // logins for the authorization server, keeps the upstream tokens sealed
 // (pending request, code, vault) and hands tools a fresh access token,
-// refreshing it once per grant across all instances sharing the store.
+// refreshing it once per grant across all instances sharing the store. It
+// ends (revokes) a grant whose upstream tokens are gone or refused, so
+// access through this server ends when the provider ends it.
 type Broker struct {
-	p     *Provider
-	keys  *vault.Keyring
-	vault store.Vault
-	skew  time.Duration
-	lease time.Duration
-	now   func() time.Time
-	log   *slog.Logger
+	p       *Provider
+	keys    *vault.Keyring
+	vault   store.Vault
+	grants  store.Grants
+	revoked func(store.Revocation)
+	skew    time.Duration
+	lease   time.Duration
+	now     func() time.Time
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	flights map[string]*flight // refreshes in progress in this process, by grant
@@ -120,8 +136,8 @@ func NewBroker(opts *BrokerOptions) (*Broker, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Broker{p: o.Provider, keys: o.Keyring, vault: o.Vault, skew: o.Skew, lease: o.LeaseTTL,
-		now: o.Clock, log: o.Logger, flights: make(map[string]*flight)}, nil
+	return &Broker{p: o.Provider, keys: o.Keyring, vault: o.Vault, grants: o.Grants, revoked: o.Revoked,
+		skew: o.Skew, lease: o.LeaseTTL, now: o.Clock, log: o.Logger, flights: make(map[string]*flight)}, nil
 }
 
 // Provider returns the upstream provider.
@@ -254,57 +270,86 @@ func (b *Broker) Store(ctx context.Context, grantID string, sealed []byte, expir
 	return b.vault.PutVault(ctx, grantID, sealed, expiresAt)
 }
 
-// fresh reports whether t's access token is usable for longer than the skew.
+// fresh reports whether t's access token can be handed out without a
+// refresh: it does not expire within the margin, which is the skew, or half
+// the token's lifetime when that is shorter. So a token just obtained is
+// always usable, and one the provider issues for less than twice the skew
+// is used for half its life before it is refreshed (instead of being
+// refreshed on every call). A token without an expiry is always fresh.
 func (b *Broker) fresh(t *Tokens) bool {
-	return t.Expiry.IsZero() || b.now().Add(b.skew).Before(t.Expiry)
+	if t.Expiry.IsZero() {
+		return true
+	}
+	margin := b.skew
+	if !t.Obtained.IsZero() {
+		margin = min(margin, max(t.Expiry.Sub(t.Obtained)/2, 0))
+	}
+	return b.now().Add(margin).Before(t.Expiry)
 }
 
-// load reads and opens the grant's vault entry. An entry sealed with a
-// previous vault key is sealed again with the current one.
-func (b *Broker) load(ctx context.Context, grantID string) (*Tokens, error) {
+// valid reports whether t's access token has not expired.
+func (b *Broker) valid(t *Tokens) bool {
+	return t.Expiry.IsZero() || b.now().Before(t.Expiry)
+}
+
+// load reads and opens the grant's vault entry and returns it with the
+// envelope it was read as (the expected value of a later UpdateVault). It
+// never writes: an entry sealed with a previous vault key is sealed with
+// the current key when its tokens are next refreshed, under the refresh
+// lease. Rewriting it on a read could overwrite a refresh stored meanwhile,
+// and during a rolling change of the vault key instances with different
+// current keys would rewrite it back and forth.
+func (b *Broker) load(ctx context.Context, grantID string) (*Tokens, []byte, error) {
 	env, err := b.vault.GetVault(ctx, grantID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w (no upstream tokens are stored for this grant)", ErrReauthorizationRequired)
+		return nil, nil, fmt.Errorf("%w (no upstream tokens are stored for this grant)", ErrReauthorizationRequired)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("federation: reading the vault: %w", err)
+		return nil, nil, fmt.Errorf("federation: reading the vault: %w", err)
 	}
 	t, err := b.open(PurposeTokens, env, grantID)
 	if err != nil {
 		b.log.ErrorContext(ctx, "vault entry cannot be opened", "grant_id", grantID, "vault_key", vault.EnvelopeKeyID(env), "err", err)
-		return nil, err
+		return nil, nil, err
 	}
-	if id := vault.EnvelopeKeyID(env); id != b.keys.KeyID() {
-		if again, err := b.seal(PurposeTokens, t, grantID); err == nil {
-			if err := b.vault.UpdateVault(ctx, grantID, again); err == nil {
-				b.log.InfoContext(ctx, "vault entry sealed again with the current key", "grant_id", grantID, "from_key", id, "to_key", b.keys.KeyID())
-			}
-		}
-	}
-	if t.Refused {
-		return nil, fmt.Errorf("%w (the identity provider refused to refresh them)", ErrReauthorizationRequired)
-	}
-	return t, nil
+	return t, env, nil
 }
 
+// errRefused is the error of a grant whose upstream refresh token the
+// provider refused.
+var errRefused = fmt.Errorf("%w (the identity provider refused to refresh them)", ErrReauthorizationRequired)
+
 // AccessToken returns a usable upstream access token for grantID,
-// refreshing it first when it expires within the skew. Refreshes are
+// refreshing it first when it is due (see fresh). Refreshes are
 // single-flight: one per grant in this process, and one across instances
-// through the store's lease, while the others wait for its result.
+// through the store's lease, while the others wait for its result. While
+// the provider cannot be reached or fails, a token that has not expired yet
+// is returned.
 //
 // It returns an error wrapping [ErrReauthorizationRequired] when there are
 // no upstream tokens for the grant or the provider refused the refresh
-// token, and [ErrVaultKey] when the entry was sealed with a key that is not
-// configured (the entry is left untouched).
+// token (or there is none and the access token expired); the grant is then
+// revoked (see [BrokerOptions].Grants), so that the MCP client's tokens stop
+// working and the client authorizes again. [ErrVaultKey] reports an entry
+// sealed with a key that is not configured (the entry is left untouched,
+// the grant too).
 func (b *Broker) AccessToken(ctx context.Context, grantID string) (string, error) {
 	if grantID == "" {
 		return "", fmt.Errorf("%w (the request carries no grant)", ErrReauthorizationRequired)
 	}
-	t, err := b.load(ctx, grantID)
+	t, _, err := b.load(ctx, grantID)
+	if errors.Is(err, ErrReauthorizationRequired) {
+		b.endGrant(ctx, grantID, "no upstream tokens are stored for the grant")
+	}
 	if err != nil {
 		return "", err
 	}
-	if b.fresh(t) {
+	if t.Refused {
+		b.endGrant(ctx, grantID, "the identity provider refused to refresh the upstream tokens")
+		return "", errRefused
+	}
+	// A token that cannot be renewed is used until it expires.
+	if b.fresh(t) || (t.RefreshToken == "" && b.valid(t)) {
 		return t.AccessToken, nil
 	}
 	b.mu.Lock()
@@ -336,6 +381,17 @@ func (b *Broker) AccessToken(ctx context.Context, grantID string) (string, error
 	}
 }
 
+// Check tells whether the upstream tokens of grantID still stand, for the
+// authorization server before it refreshes its own tokens of the grant: it
+// does what AccessToken does (refreshing the upstream tokens when due) and
+// returns its error. An error wrapping [ErrReauthorizationRequired] means
+// the grant has ended (and was revoked); other errors (the provider or the
+// store unreachable, [ErrVaultKey]) do not.
+func (b *Broker) Check(ctx context.Context, grantID string) error {
+	_, err := b.AccessToken(ctx, grantID)
+	return err
+}
+
 // refresh refreshes the grant's upstream tokens under the store's lease, or
 // waits for the instance holding it.
 func (b *Broker) refresh(ctx context.Context, grantID string) (string, error) {
@@ -350,9 +406,12 @@ func (b *Broker) refresh(ctx context.Context, grantID string) (string, error) {
 			break
 		}
 		// Another instance is refreshing: use its result once stored.
-		t, err := b.load(ctx, grantID)
+		t, _, err := b.load(ctx, grantID)
 		if err != nil {
 			return "", err
+		}
+		if t.Refused {
+			return "", errRefused
 		}
 		if b.fresh(t) {
 			return t.AccessToken, nil
@@ -372,41 +431,137 @@ func (b *Broker) refresh(ctx context.Context, grantID string) (string, error) {
 		}
 	}()
 	// Re-read under the lease: the previous holder may have refreshed.
-	t, err := b.load(ctx, grantID)
+	t, env, err := b.load(ctx, grantID)
 	if err != nil {
 		return "", err
 	}
-	if b.fresh(t) {
+	if t.Refused {
+		return "", errRefused
+	}
+	if b.fresh(t) || (t.RefreshToken == "" && b.valid(t)) {
 		return t.AccessToken, nil
 	}
 	nt, err := b.p.Refresh(ctx, t)
 	if errors.Is(err, ErrRefused) {
 		b.log.WarnContext(ctx, "upstream refresh refused: re-authorization required", "grant_id", grantID, "err", err)
+		// Remember the refusal (for the instances that read the entry
+		// before the revocation reaches them), then end the grant, which
+		// removes the entry.
 		t.Refused = true
-		if env, serr := b.seal(PurposeTokens, t, grantID); serr == nil {
-			if uerr := b.vault.UpdateVault(ctx, grantID, env); uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
+		if renv, serr := b.seal(PurposeTokens, t, grantID); serr == nil {
+			if uerr := b.vault.UpdateVault(ctx, grantID, env, renv); uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
 				b.log.WarnContext(ctx, "recording the refused refresh failed", "grant_id", grantID, "err", uerr)
 			}
 		}
-		return "", fmt.Errorf("%w (the identity provider refused to refresh them)", ErrReauthorizationRequired)
+		b.endGrant(ctx, grantID, "the identity provider refused to refresh the upstream tokens")
+		return "", errRefused
 	}
 	if err != nil {
+		if b.valid(t) && !errors.Is(err, ErrIdentity) {
+			b.log.WarnContext(ctx, "upstream refresh failed; the upstream access token has not expired and is used meanwhile",
+				"grant_id", grantID, "expiry", t.Expiry, "err", err)
+			return t.AccessToken, nil
+		}
 		b.log.ErrorContext(ctx, "upstream refresh failed", "grant_id", grantID, "err", err)
 		return "", err
 	}
-	env, err := b.seal(PurposeTokens, nt, grantID)
+	nenv, err := b.seal(PurposeTokens, nt, grantID)
 	if err != nil {
+		b.log.ErrorContext(ctx, "sealing refreshed upstream tokens failed; they are not stored", "grant_id", grantID, "err", err)
+		return nt.AccessToken, nil
+	}
+	if err := b.storeRefreshed(ctx, grantID, env, nenv); errors.Is(err, ErrReauthorizationRequired) {
 		return "", err
 	}
-	if err := b.vault.UpdateVault(ctx, grantID, env); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			// The grant was revoked while the refresh ran.
-			return "", fmt.Errorf("%w (the grant was revoked)", ErrReauthorizationRequired)
-		}
-		b.log.ErrorContext(ctx, "storing refreshed upstream tokens failed", "grant_id", grantID, "err", err)
-		return "", fmt.Errorf("federation: storing refreshed upstream tokens: %w", err)
-	}
 	b.log.InfoContext(ctx, "upstream tokens refreshed", "grant_id", grantID, "upstream_at_fp", logging.Fingerprint(nt.AccessToken),
-		"rotated", nt.RefreshToken != t.RefreshToken, "expiry", nt.Expiry)
+		"rotated", nt.RefreshToken != t.RefreshToken, "expiry", nt.Expiry, "vault_key", b.keys.KeyID())
 	return nt.AccessToken, nil
+}
+
+// Writing refreshed tokens: attempts, and the pause before the second one
+// (doubling for each further one).
+const (
+	writeAttempts   = 3
+	writeRetryPause = 50 * time.Millisecond
+)
+
+// storeRefreshed replaces the entry read as old with the refreshed entry
+// nenv (compare-and-swap), trying again when the store fails: the provider
+// may have rotated the refresh token, and losing the new one means the user
+// signs in again at the next refresh. The new access token is good whatever
+// happens here, so only a grant revoked meanwhile (an error wrapping
+// ErrReauthorizationRequired) stops the caller from using it; other
+// failures are logged and returned.
+func (b *Broker) storeRefreshed(ctx context.Context, grantID string, old, nenv []byte) error {
+	pause := writeRetryPause
+	var err error
+retry:
+	for attempt := 1; ; attempt++ {
+		err = b.vault.UpdateVault(ctx, grantID, old, nenv)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("%w (the grant was revoked)", ErrReauthorizationRequired)
+		case errors.Is(err, store.ErrConflict):
+			// An earlier attempt may have been stored with its reply
+			// lost; otherwise another writer changed the entry (a lease
+			// that lapsed during a slow refresh) and its write is kept.
+			if cur, gerr := b.vault.GetVault(ctx, grantID); gerr == nil && bytes.Equal(cur, nenv) {
+				return nil
+			}
+			b.log.WarnContext(ctx, "the vault entry changed while its upstream tokens were refreshed; the other write is kept", "grant_id", grantID)
+			return err
+		}
+		if attempt == writeAttempts {
+			break retry
+		}
+		b.log.WarnContext(ctx, "storing refreshed upstream tokens failed; trying again", "grant_id", grantID, "attempt", attempt, "err", err)
+		timer := time.NewTimer(pause)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			break retry
+		}
+		pause *= 2
+	}
+	b.log.ErrorContext(ctx, "storing refreshed upstream tokens failed; the new upstream access token is used, and the next upstream refresh may require the user to sign in again",
+		"grant_id", grantID, "err", err)
+	return err
+}
+
+// endGrant revokes grantID, whose upstream tokens are gone or refused, so
+// that the MCP client's tokens stop working (401 at the MCP endpoint,
+// invalid_grant at the token endpoint) and the client runs the
+// authorization flow again, which signs the user in at the provider anew:
+// access ends when the provider ends it. The store records the revocation
+// in its log (every instance learns it within its sync interval), and
+// BrokerOptions.Revoked tells this process at once.
+func (b *Broker) endGrant(ctx context.Context, grantID, reason string) {
+	if b.grants == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	g, err := b.grants.GetGrant(ctx, grantID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			b.log.ErrorContext(ctx, "reading the grant to revoke failed", "grant_id", grantID, "err", err)
+		}
+		return
+	}
+	if !g.RevokedAt.IsZero() {
+		return
+	}
+	if err := b.grants.RevokeGrant(ctx, grantID); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			b.log.ErrorContext(ctx, "revoking the grant failed; its tokens work until the next attempt", "grant_id", grantID, "err", err)
+		}
+		return
+	}
+	b.log.WarnContext(ctx, "grant revoked: the user must sign in at the identity provider again", "event", "revocation",
+		"grant_id", grantID, "client_id", g.ClientID, "sub", g.Subject, "reason", reason)
+	if b.revoked != nil {
+		b.revoked(store.Revocation{Kind: store.RevokedGrant, ID: grantID, ExpiresAt: g.ExpiresAt})
+	}
 }

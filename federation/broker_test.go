@@ -165,30 +165,40 @@ func TestVaultEntries(t *testing.T) {
 		t.Fatal("a failed open changed the entry")
 	}
 
-	// Key rotation: with the old key as a previous key, the entry opens
-	// and is sealed again with the new key.
+	// Key rotation: with the old key as a previous key, the entry opens;
+	// a read leaves it as it is (it is sealed again with the new key when
+	// its tokens are refreshed, under the refresh lease).
 	ring, err := vault.New(otherKey, []string{testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated, err := NewBroker(&BrokerOptions{Provider: offlineProvider(true), Keyring: ring, Vault: st, Clock: clock.Now})
+	rotated, err := NewBroker(&BrokerOptions{Provider: offlineProvider(true), Keyring: ring, Vault: st, Grants: st, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if at, err := rotated.AccessToken(ctx, "g1"); err != nil || at != "upstream-at" {
 		t.Fatalf("AccessToken after rotation = %q, %v", at, err)
 	}
-	if got, _ := st.GetVault(ctx, "g1"); vault.EnvelopeKeyID(got) != ring.KeyID() {
-		t.Fatalf("entry still sealed with key %s, want %s", vault.EnvelopeKeyID(got), ring.KeyID())
+	if got, _ := st.GetVault(ctx, "g1"); !bytes.Equal(got, sealed) {
+		t.Fatalf("a read rewrote the entry (now sealed with key %s)", vault.EnvelopeKeyID(got))
 	}
 
-	// Expiring without a refresh token: re-authorization, nothing sent.
+	// Without a refresh token the access token is used until it expires;
+	// then re-authorization is required, nothing is sent, and the grant
+	// is revoked.
 	noRefresh, _ := rotated.seal(PurposeTokens, &Tokens{AccessToken: "a", Subject: "u", Expiry: clock.Now().Add(30 * time.Second)}, "g1")
-	if err := st.UpdateVault(ctx, "g1", noRefresh); err != nil {
+	if err := st.UpdateVault(ctx, "g1", sealed, noRefresh); err != nil {
 		t.Fatal(err)
 	}
+	if at, err := rotated.AccessToken(ctx, "g1"); err != nil || at != "a" {
+		t.Fatalf("AccessToken without a refresh token, not expired = %q, %v", at, err)
+	}
+	clock.Advance(30 * time.Second)
 	if _, err := rotated.AccessToken(ctx, "g1"); !errors.Is(err, ErrReauthorizationRequired) {
 		t.Fatalf("AccessToken without a refresh token: %v", err)
+	}
+	if g, err := st.GetGrant(ctx, "g1"); err != nil || g.RevokedAt.IsZero() {
+		t.Fatalf("grant after re-authorization became required: %+v, %v; want it revoked", g, err)
 	}
 }
 

@@ -74,9 +74,10 @@ func MetadataURLs(issuer string) ([]string, error) {
 
 // Discover fetches the provider's metadata from the URLs of MetadataURLs,
 // taking the first that answers 200 with a JSON document, and checks it:
-// "issuer" must equal issuer (OpenID Connect Discovery §4.3, RFC 8414 §3.3;
-// a trailing slash aside), and the endpoints must be absolute URLs, https
-// unless the issuer itself is http.
+// "issuer" must be identical to issuer (OpenID Connect Discovery §4.3, RFC
+// 8414 §3.3: a simple string comparison, so a trailing slash counts; the ID
+// tokens' "iss" is compared with it the same way), and the endpoints must be
+// absolute URLs, https unless the issuer itself is http.
 func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadata, error) {
 	urls, err := MetadataURLs(issuer)
 	if err != nil {
@@ -142,8 +143,12 @@ func ParseMetadata(body []byte) (*Metadata, error) {
 
 // check validates m as the metadata of issuer.
 func (m *Metadata) check(issuer string) error {
-	if strings.TrimRight(m.Issuer, "/") != strings.TrimRight(issuer, "/") {
-		return fmt.Errorf("the document's issuer %q is not the configured provider %q (RFC 8414 §3.3)", m.Issuer, issuer)
+	if m.Issuer != issuer {
+		hint := ""
+		if strings.TrimRight(m.Issuer, "/") == strings.TrimRight(issuer, "/") {
+			hint = fmt.Sprintf("; set auth.provider to exactly %q", m.Issuer)
+		}
+		return fmt.Errorf("the document's issuer %q is not the configured provider %q: they must be identical (OpenID Connect Discovery §4.3, RFC 8414 §3.3)%s", m.Issuer, issuer, hint)
 	}
 	iss, _ := url.Parse(issuer)
 	for _, e := range []struct{ name, v string }{

@@ -141,6 +141,23 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
+// TestDiscoverExactIssuer: the document's issuer must be identical to the
+// configured one (OpenID Connect Discovery §4.3), a trailing slash
+// included; the error names the value to configure.
+func TestDiscoverExactIssuer(t *testing.T) {
+	base := docServer(t, map[string]func(string) string{
+		"/.well-known/oauth-authorization-server": func(b string) string { return oauthDoc(b + "/") },
+	})
+	_, err := Discover(t.Context(), nil, base)
+	if !errors.Is(err, ErrDiscovery) || !strings.Contains(err.Error(), "must be identical") || !strings.Contains(err.Error(), `set auth.provider to exactly "`+base+`/"`) {
+		t.Fatalf("Discover with an issuer differing by a slash: %v", err)
+	}
+	m, err := Discover(t.Context(), nil, base+"/")
+	if err != nil || m.Issuer != base+"/" {
+		t.Fatalf("Discover with the exact issuer: %+v, %v", m, err)
+	}
+}
+
 func TestCheckEndpoint(t *testing.T) {
 	for _, tc := range []struct {
 		url       string
@@ -207,7 +224,7 @@ func FuzzParseMetadata(f *testing.F) {
 			return
 		}
 		if err := m.check("https://idp.example"); err == nil {
-			if strings.TrimRight(m.Issuer, "/") != "https://idp.example" {
+			if m.Issuer != "https://idp.example" {
 				t.Fatalf("accepted issuer %q", m.Issuer)
 			}
 		}

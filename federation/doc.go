@@ -16,5 +16,7 @@
 // are stored in the pending request, the code and, once the code is
 // redeemed, the vault entry of the grant. Tools get a fresh upstream access
 // token from [Broker.AccessToken], which refreshes it before it expires,
-// once per grant across every instance sharing the store.
+// once per grant across every instance sharing the store. When the provider
+// refuses the refresh, or the tokens are gone, the broker revokes the grant:
+// this server's access lasts only as long as the provider's.
 package federation

@@ -21,6 +21,14 @@ var (
 	// ErrIdentity: the provider's answer does not prove who logged in (ID
 	// token signature, iss, aud, nonce, exp; or the subject claim).
 	ErrIdentity = errors.New("federation: the identity provider's login could not be verified")
+	// ErrUnavailable: the provider could not be reached (connection
+	// refused, timeout, TLS failure), answered HTTP 503, or answered
+	// temporarily_unavailable (RFC 6749 §4.1.2.1, §5.2). Trying again later
+	// may work; nothing was changed.
+	ErrUnavailable = errors.New("federation: the identity provider is unreachable or temporarily unavailable")
+	// ErrServerError: the provider answered server_error (RFC 6749
+	// §4.1.2.1) or failed with another HTTP 5xx status.
+	ErrServerError = errors.New("federation: the identity provider failed with a server error")
 	// ErrRefused: the provider refused the refresh token (invalid_grant).
 	ErrRefused = errors.New("federation: the identity provider refused the refresh token")
 	// ErrReauthorizationRequired: there are no usable upstream tokens for
@@ -34,7 +42,9 @@ var (
 )
 
 // DeniedError is the provider's error response to an authorization request
-// (RFC 6749 §4.1.2.1). It wraps [ErrDenied].
+// (RFC 6749 §4.1.2.1). It wraps [ErrDenied], except that
+// temporarily_unavailable wraps [ErrUnavailable] and server_error wraps
+// [ErrServerError]: those are the provider's failures, not a refusal.
 type DeniedError struct {
 	Code        string // the "error" parameter, such as access_denied
 	Description string // the "error_description" parameter, if any
@@ -47,5 +57,14 @@ func (e *DeniedError) Error() string {
 	return "federation: the identity provider answered " + e.Code
 }
 
-// Unwrap makes errors.Is(err, ErrDenied) true.
-func (e *DeniedError) Unwrap() error { return ErrDenied }
+// Unwrap makes errors.Is(err, ErrDenied) true, or ErrUnavailable or
+// ErrServerError for those codes.
+func (e *DeniedError) Unwrap() error {
+	switch e.Code {
+	case "temporarily_unavailable":
+		return ErrUnavailable
+	case "server_error":
+		return ErrServerError
+	}
+	return ErrDenied
+}

@@ -2,10 +2,14 @@ package federation
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +29,15 @@ const DefaultHTTPTimeout = 10 * time.Second
 
 // maxSubject bounds the subject taken from the provider.
 const maxSubject = 256
+
+// DefaultTokenLifetime is the lifetime assumed for a renewable upstream
+// access token (one that came with a refresh token) when the token response
+// says nothing of its expiry: expires_in is only RECOMMENDED (RFC 6749 §5.1).
+// It is short so that a token the provider has already expired is not used
+// for long; the refresh token renews it. A token without a refresh token and
+// without an expiry cannot be renewed and is used until the provider
+// refuses it.
+const DefaultTokenLifetime = 5 * time.Minute
 
 // asymmetricAlgs are the JWS algorithms accepted on tokens from the
 // provider: public-key signatures only ("none" and HMAC never).
@@ -66,7 +79,10 @@ type Options struct {
 	// in "aud".
 	Resource string
 	// SubjectClaim names the claim that becomes the user's subject. Default
-	// "sub".
+	// "sub", the only claim OpenID Connect Core §5.7 makes stable and
+	// unique per provider. With "email", a login is refused unless the
+	// token says email_verified: true; any other claim is the caller's
+	// choice (package config requires an acknowledgement).
 	SubjectClaim string
 	// CopyClaims are claims copied from the provider's token into the
 	// identity (and so into this server's access tokens).
@@ -97,7 +113,11 @@ type Provider struct {
 	conf     *oauth2.Config
 	verifier *oidc.IDTokenVerifier
 	client   *http.Client
-	openID   bool
+	// refreshClient makes refresh requests: client, adding the RFC 8707
+	// resource parameter when Options.Resource is set (x/oauth2 cannot add
+	// parameters to a refresh request). Nil means client.
+	refreshClient *http.Client
+	openID        bool
 }
 
 // NewProvider discovers the provider's metadata (see [Discover]) and sets up
@@ -131,6 +151,11 @@ func NewProvider(ctx context.Context, opts *Options) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{opts: o, meta: meta, client: client, openID: meta.OpenID()}
+	if o.Resource != "" {
+		rc := *client
+		rc.Transport = &resourceTransport{base: client.Transport, resource: o.Resource}
+		p.refreshClient = &rc
+	}
 	authURL, tokenURL := meta.AuthorizationEndpoint, meta.TokenEndpoint
 	if o.AuthorizationEndpoint != "" {
 		authURL = o.AuthorizationEndpoint
@@ -232,9 +257,15 @@ type Tokens struct {
 	TokenType    string `json:"token_type,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
-	// Expiry is when the access token expires, from expires_in and the
-	// clock; zero when the provider did not say.
+	// Expiry is when the access token expires: from expires_in and the
+	// clock, else from the expiry golang.org/x/oauth2 read (as from a
+	// form-encoded response), else Obtained + DefaultTokenLifetime when a
+	// refresh token can renew it; zero (never refreshed, used until the
+	// provider refuses it) otherwise.
 	Expiry time.Time `json:"expiry,omitzero"`
+	// Obtained is when the provider issued these tokens, by the clock: with
+	// Expiry it gives their lifetime. Zero in entries stored without it.
+	Obtained time.Time `json:"obtained,omitzero"`
 	// Subject is the provider's "sub" for the user.
 	Subject string `json:"sub"`
 	// Refused is set once the provider refused the refresh token: the
@@ -258,15 +289,22 @@ func (p *Provider) httpContext(ctx context.Context) context.Context {
 }
 
 // Exchange redeems code with the PKCE verifier at the token endpoint (RFC
-// 6749 §4.1.3, RFC 7636 §4.5) and proves who logged in (see [Provider]):
-// nonce must equal the ID token's nonce.
+// 6749 §4.1.3, RFC 7636 §4.5), with the RFC 8707 resource when
+// Options.Resource is set, and proves who logged in (see [Provider]): nonce
+// must equal the ID token's nonce. A provider that cannot be reached or
+// fails gives an error wrapping [ErrUnavailable] or [ErrServerError] as well
+// as [ErrTokenEndpoint].
 func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (*Login, error) {
 	ctx = p.httpContext(ctx)
-	tok, err := p.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)}
+	if p.opts.Resource != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("resource", p.opts.Resource))
 	}
-	t := p.tokens(tok)
+	tok, err := p.conf.Exchange(ctx, code, opts...)
+	if err != nil {
+		return nil, tokenEndpointError(err)
+	}
+	t := p.tokens(tok, tok.RefreshToken != "")
 	if t.AccessToken == "" {
 		return nil, fmt.Errorf("%w: the token response has no access_token", ErrTokenEndpoint)
 	}
@@ -277,6 +315,14 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	sub, err := claimString(claims, p.opts.SubjectClaim)
 	if err != nil {
 		return nil, fmt.Errorf("%w: subject claim %q: %w", ErrIdentity, p.opts.SubjectClaim, err)
+	}
+	// An address the provider has not verified may belong to someone else
+	// (OpenID Connect Core §5.7): as the subject it would hand them this
+	// user's grants.
+	if p.opts.SubjectClaim == "email" {
+		if v, _ := claims["email_verified"].(bool); !v {
+			return nil, fmt.Errorf("%w: subject claim \"email\": the token does not say email_verified: true, so the address is not proven to be this user's (OpenID Connect Core §5.7)", ErrIdentity)
+		}
 	}
 	t.Subject, _ = claims["sub"].(string)
 	login := &Login{Subject: sub, Tokens: t}
@@ -291,14 +337,24 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	return login, nil
 }
 
-// tokens converts a token response; Expiry is computed with the clock.
-func (p *Provider) tokens(tok *oauth2.Token) *Tokens {
-	t := &Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken}
+// tokens converts a token response, computing Expiry with the clock (see
+// [Tokens]); renewable says whether a refresh token can renew the access
+// token.
+func (p *Provider) tokens(tok *oauth2.Token, renewable bool) *Tokens {
+	now := p.opts.Clock()
+	t := &Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken, Obtained: now}
 	if id, ok := tok.Extra("id_token").(string); ok {
 		t.IDToken = id
 	}
-	if tok.ExpiresIn > 0 {
-		t.Expiry = p.opts.Clock().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	switch {
+	case tok.ExpiresIn > 0:
+		t.Expiry = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	case !tok.Expiry.IsZero():
+		// Computed by x/oauth2 with the wall clock (form-encoded
+		// responses): keep what remains of it on this clock.
+		t.Expiry = now.Add(time.Until(tok.Expiry))
+	case renewable:
+		t.Expiry = now.Add(DefaultTokenLifetime)
 	}
 	return t
 }
@@ -310,6 +366,12 @@ func (p *Provider) identify(ctx context.Context, t *Tokens, nonce string) (map[s
 		at, err := p.verifier.Verify(ctx, t.AccessToken)
 		if err != nil {
 			return nil, fmt.Errorf("%w: the provider is not an OpenID provider, and its access token is not a JWT signed by it (RFC 9068): %w", ErrIdentity, err)
+		}
+		// RFC 9068 §4: the typ header tells an access token from other
+		// JWTs of the provider (an ID token, a logout token) that the same
+		// keys sign. The header is covered by the verified signature.
+		if typ := jwtTyp(t.AccessToken); !accessTokenTyp(typ) {
+			return nil, fmt.Errorf("%w: the access token's typ header is %q, not at+jwt (RFC 9068 §4)", ErrIdentity, typ)
 		}
 		if err := at.Claims(&claims); err != nil {
 			return nil, fmt.Errorf("%w: access token claims: %w", ErrIdentity, err)
@@ -347,24 +409,30 @@ func (p *Provider) identify(ctx context.Context, t *Tokens, nonce string) (map[s
 	return claims, nil
 }
 
-// Refresh uses t's refresh token at the token endpoint (RFC 6749 §6) and
-// returns the new tokens: a refresh token not rotated by the provider is
-// kept. A new ID token must be for the same user (OpenID Connect Core
-// §12.2). When the provider answers invalid_grant, or t has no refresh
-// token, the error wraps [ErrRefused]: the user must authorize again.
+// Refresh uses t's refresh token at the token endpoint (RFC 6749 §6), with
+// the RFC 8707 resource when Options.Resource is set, and returns the new
+// tokens: a refresh token not rotated by the provider is kept. A new ID
+// token must be for the same user (OpenID Connect Core §12.2). When the
+// provider answers invalid_grant, or t has no refresh token, the error wraps
+// [ErrRefused]: the user must authorize again. A provider that cannot be
+// reached or fails gives an error wrapping [ErrUnavailable] or
+// [ErrServerError] as well as [ErrTokenEndpoint].
 func (p *Provider) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
 	if t.RefreshToken == "" || t.Refused {
 		return nil, fmt.Errorf("%w: no upstream refresh token", ErrRefused)
 	}
 	ctx = p.httpContext(ctx)
+	if p.refreshClient != nil {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, p.refreshClient)
+	}
 	tok, err := p.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: t.RefreshToken}).Token()
 	if err != nil {
 		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.ErrorCode == "invalid_grant" {
 			return nil, fmt.Errorf("%w: the provider answered invalid_grant", ErrRefused)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
+		return nil, tokenEndpointError(err)
 	}
-	nt := p.tokens(tok)
+	nt := p.tokens(tok, true)
 	if nt.AccessToken == "" {
 		return nil, fmt.Errorf("%w: the refresh response has no access_token", ErrTokenEndpoint)
 	}
@@ -413,4 +481,103 @@ func claimString(claims map[string]any, name string) (string, error) {
 		return "", errors.New("contains characters that are not printable")
 	}
 	return s, nil
+}
+
+// tokenEndpointError wraps an error of the token endpoint in
+// [ErrTokenEndpoint] and, when the provider could not be reached or failed,
+// in [ErrUnavailable] (no answer: connection, TLS, timeout; HTTP 502-504;
+// temporarily_unavailable) or [ErrServerError] (server_error; other HTTP
+// 5xx). Any other answer (invalid_grant, invalid_client, a malformed
+// response) wraps ErrTokenEndpoint alone.
+func tokenEndpointError(err error) error {
+	var kind error
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		switch {
+		case re.ErrorCode == "temporarily_unavailable", status >= 502 && status <= 504:
+			kind = ErrUnavailable
+		case re.ErrorCode == "server_error", status >= 500:
+			kind = ErrServerError
+		}
+	} else if _, ok := errors.AsType[*url.Error](err); ok || errors.Is(err, context.DeadlineExceeded) {
+		kind = ErrUnavailable
+	}
+	if kind == nil {
+		return fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
+	}
+	return fmt.Errorf("%w: %w: %w", ErrTokenEndpoint, kind, err)
+}
+
+// resourceTransport adds the RFC 8707 resource parameter (§2) to the form
+// body of the requests it sends: the refresh requests of [Provider.Refresh],
+// which golang.org/x/oauth2's TokenSource sends without a way to add
+// parameters.
+type resourceTransport struct {
+	base     http.RoundTripper // nil: http.DefaultTransport
+	resource string
+}
+
+// maxTokenRequest bounds the body resourceTransport rewrites; a refresh
+// request is a few hundred bytes.
+const maxTokenRequest = 64 << 10
+
+func (t *resourceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if r.Method != http.MethodPost || r.Body == nil {
+		return base.RoundTrip(r)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenRequest+1))
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxTokenRequest {
+		return nil, errors.New("federation: token request body too large")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("federation: token request body: %w", err)
+	}
+	if form.Get("resource") == "" {
+		form.Set("resource", t.resource)
+	}
+	enc := form.Encode()
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(strings.NewReader(enc))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(enc)), nil }
+	r2.ContentLength = int64(len(enc))
+	return base.RoundTrip(r2)
+}
+
+// jwtTyp returns the "typ" header of a compact JWS, or "" when it has none
+// or the header cannot be read.
+func jwtTyp(raw string) string {
+	h, _, ok := strings.Cut(raw, ".")
+	if !ok {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		Typ string `json:"typ"`
+	}
+	if json.Unmarshal(b, &hdr) != nil {
+		return ""
+	}
+	return hdr.Typ
+}
+
+// accessTokenTyp reports whether typ names an RFC 9068 access token:
+// "at+jwt", with the "application/" prefix optional and case-insensitive
+// (RFC 9068 §2.1, §4; RFC 7515 §4.1.9).
+func accessTokenTyp(typ string) bool {
+	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt")
 }

@@ -14,6 +14,9 @@ import (
 //
 //   - verify=local: the real LocalVerifier (ES256 JWT and a memstore grant
 //     lookup), the cost of an authenticated request;
+//   - verify=cached: the LocalVerifier behind a CachedVerifier, as the server
+//     runs it: after the first request, a hash, a cache hit and the
+//     revocation check;
 //   - verify=fixed: a verifier that returns a principal at once, isolating the
 //     middleware's own cost;
 //   - toolscopes=none: no per-tool scopes, the body is never read;
@@ -28,7 +31,7 @@ func BenchmarkWrapToolsCall(b *testing.B) {
 		io.Copy(io.Discard, r.Body)
 	})
 	fixed := &Principal{Subject: "alice", Scopes: []string{"mcp:read"}}
-	for _, verify := range []string{"local", "fixed"} {
+	for _, verify := range []string{"local", "cached", "fixed"} {
 		for _, scopes := range []string{"none", "peek", "held"} {
 			b.Run("verify="+verify+"/toolscopes="+scopes, func(b *testing.B) {
 				e := newEnv(b, func(o *Options) {
@@ -42,6 +45,23 @@ func BenchmarkWrapToolsCall(b *testing.B) {
 						o.Verifier = VerifierFunc(func(context.Context, string) (*Principal, error) { return fixed, nil })
 					}
 				})
+				if verify == "cached" {
+					cv, err := NewCachedVerifier(e.local, &CacheOptions{Clock: e.clock.Now})
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts := &Options{Resource: testResource, AuthorizationServers: []string{testIssuer},
+						ScopesSupported: []string{"mcp:read", "mcp:write", "admin"}, Verifier: cv}
+					switch scopes {
+					case "peek":
+						opts.ToolScopes = map[string][]string{"deploy": {"admin"}}
+					case "held":
+						opts.ToolScopes = map[string][]string{"deploy": {"mcp:read"}}
+					}
+					if e.mw, err = New(opts); err != nil {
+						b.Fatal(err)
+					}
+				}
 				h := e.mw.Wrap(next)
 				auth := "Bearer " + e.token("alice", "mcp:read")
 				b.ReportAllocs()

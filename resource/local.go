@@ -42,6 +42,14 @@ type LocalVerifierOptions struct {
 	// PollInterval is how often Run reads new entries of the log; zero means
 	// [DefaultPollInterval].
 	PollInterval time.Duration
+	// MaxStaleness bounds how long Verify goes on answering from the set
+	// read last while reading the log fails: past it, counted from the last
+	// successful read, every token is answered with an error wrapping
+	// [store.ErrUnavailable] (503) and Ready reports an error, until a read
+	// succeeds. Revocations made meanwhile by other instances or the
+	// operator would otherwise go unnoticed for as long as the outage
+	// lasts. Zero means [DefaultMaxStaleness]; negative means no bound.
+	MaxStaleness time.Duration
 	// Logger receives the failures of reading the log; nil discards them.
 	Logger *slog.Logger
 }
@@ -86,7 +94,7 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 		v.now = time.Now
 	}
 	if opts.Revocations != nil {
-		v.revs = newRevocationSet(opts.Revocations, opts.PollInterval, opts.Leeway, v.now, opts.Logger)
+		v.revs = newRevocationSet(opts.Revocations, opts.PollInterval, opts.Leeway, opts.MaxStaleness, v.now, opts.Logger)
 	}
 	if v.keys == nil {
 		v.keys = fixedVerifier{opts.Verifier}
@@ -95,10 +103,11 @@ func NewLocalVerifier(opts *LocalVerifierOptions) (*LocalVerifier, error) {
 }
 
 // Verify checks raw (RFC 9068 §4) and returns its principal: Subject = sub,
-// ClientID = client_id, Scopes = scope, ExpiresAt = exp, GrantID = sid, Claims
-// = the other non-registered claims. A token without a subject is refused, and
-// with a revocation log, a revoked one. Refusals wrap [ErrInvalidToken] in a
-// [*TokenError]; before the log was first read, the error wraps
+// ClientID = client_id, Scopes = scope, ExpiresAt = exp, GrantID = sid,
+// TokenID = jti, Claims = the other non-registered claims. A token without a
+// subject is refused, and with a revocation log, a revoked one. Refusals wrap
+// [ErrInvalidToken] in a [*TokenError]; before the log was first read, and
+// once reading it has failed for longer than MaxStaleness, the error wraps
 // [store.ErrUnavailable] (the middleware answers 503).
 func (v *LocalVerifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	p, jti, err := v.verifyClaims(raw, v.keys.Verifier())
@@ -137,6 +146,7 @@ func (v *LocalVerifier) verifyClaims(raw string, keys *token.Verifier) (*Princip
 		ClientID:  c.ClientID,
 		Scopes:    scopes,
 		ExpiresAt: c.ExpiresAt,
+		TokenID:   c.ID,
 	}
 	if sid, present := c.Extra[token.ClaimGrantID]; present {
 		s, ok := sid.(string)

@@ -25,6 +25,7 @@ func TestLocalVerifierPrincipal(t *testing.T) {
 		Scopes:    []string{"mcp:read", "mcp:write"},
 		ExpiresAt: c.ExpiresAt,
 		GrantID:   c.Extra[token.ClaimGrantID].(string),
+		TokenID:   c.ID,
 		Claims:    map[string]any{"tenant": "acme"},
 	}
 	if diff := cmp.Diff(want, p); diff != "" {

@@ -350,7 +350,10 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 //
 // CORS preflight requests carry no credentials; answer them before Wrap.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
-	stripped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	verified := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// r's header is the copy serve made for this request: take the
+		// placeholder credentials out of it.
+		delete(r.Header, "Authorization")
 		if p, ok := FromContext(r.Context()); ok {
 			// See passPrincipal: restore the expiry the inner middleware
 			// was not asked to judge.
@@ -358,15 +361,45 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 				ti.Expiration = p.ExpiresAt
 			}
 		}
-		next.ServeHTTP(w, withoutCredentials(r))
+		next.ServeHTTP(w, r)
 	})
 	inner := auth.RequireBearerToken(passPrincipal, &auth.RequireBearerTokenOptions{
 		ResourceMetadataURL:    m.metadataURL,
 		AllowMissingExpiration: true,
-	})(stripped)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.serve(w, r, inner, stripped)
+	})(verified)
+	anonymous := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, withoutCredentials(r))
 	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.serve(w, r, inner, anonymous)
+	})
+}
+
+// placeholderAuthorization stands for the verified token in the request
+// handed to auth.RequireBearerToken, which needs a Bearer header to call
+// passPrincipal but not the token: the principal travels in the context.
+// Lowercase and short, go-sdk parses it without allocating.
+const placeholderAuthorization = "bearer -"
+
+// placeholderValues is the placeholder header's value list, shared by every
+// request: nothing writes to it, and it is removed before next runs.
+var placeholderValues = []string{placeholderAuthorization}
+
+// verifiedRequest returns the request passed on for principal p: one
+// shallow copy of r carrying p in its context, with its own header in which
+// the Cookie header is removed and the Authorization header is the
+// placeholder (removed in turn after auth.RequireBearerToken).
+func verifiedRequest(r *http.Request, p *Principal) *http.Request {
+	h := make(http.Header, len(r.Header))
+	for k, v := range r.Header {
+		if k != "Authorization" && k != "Cookie" {
+			h[k] = v
+		}
+	}
+	h["Authorization"] = placeholderValues
+	r2 := r.WithContext(context.WithValue(r.Context(), ctxPrincipalKey{}, p))
+	r2.Header = h
+	return r2
 }
 
 // passPrincipal is the TokenVerifier of the inner auth.RequireBearerToken:
@@ -481,7 +514,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, inner, anonym
 		}
 		return
 	}
-	inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPrincipalKey{}, p)))
+	inner.ServeHTTP(w, verifiedRequest(r, p))
 }
 
 // stepUpScope is the scope parameter of an insufficient_scope challenge: the
@@ -609,11 +642,24 @@ func hasAccessTokenParam(rawQuery string) bool {
 }
 
 func isForm(contentType string) bool {
-	if contentType == "" {
+	// mime.ParseMediaType lowercases and trims the media type before the
+	// first ';'. An ASCII one that does not fold to the form type is not
+	// one, and needs no parsing (MCP requests are application/json).
+	base, _, _ := strings.Cut(contentType, ";")
+	if isASCII(base) && !strings.EqualFold(strings.TrimSpace(base), "application/x-www-form-urlencoded") {
 		return false
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // formHasAccessToken reads a form-encoded body (restoring it) and reports

@@ -425,6 +425,7 @@ func TestHeadersStrippedAndPrincipalPassed(t *testing.T) {
 		Scopes:    []string{"mcp:read", "mcp:write"},
 		ExpiresAt: c.ExpiresAt,
 		GrantID:   c.Extra[token.ClaimGrantID].(string),
+		TokenID:   c.ID,
 		Claims:    map[string]any{"email": "alice@example.com", "groups": []any{"eng"}},
 	}
 	if diff := cmp.Diff(want, s.principal); diff != "" {

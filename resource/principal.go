@@ -23,6 +23,9 @@ type Principal struct {
 	ExpiresAt time.Time
 	// GrantID identifies the authorization grant behind the token, if any.
 	GrantID string
+	// TokenID is the token's own identifier (the JWT "jti", RFC 7519
+	// §4.1.7), if any: what revoking this one access token names.
+	TokenID string
 	// Claims are further claims carried by the token.
 	Claims map[string]any
 }

@@ -29,14 +29,23 @@ func fillRevocations(v *LocalVerifier, n int, exp time.Time) {
 
 // BenchmarkRevocationCheck measures the per-request revocation check alone:
 // the lookup of a token's grant id and jti in the in-memory set, with the set
-// empty and holding 10 000 revoked grants and 10 000 revoked tokens.
+// empty and holding 10 000 revoked grants and 10 000 revoked tokens, and with
+// 200 more added by this process since the last read of the log (the
+// overlay).
 func BenchmarkRevocationCheck(b *testing.B) {
 	e := newEnv(b, nil)
 	grantID, jti := token.NewID(), token.NewID()
-	for _, n := range []int{0, 10_000} {
-		b.Run(fmt.Sprintf("entries=%d", 2*n), func(b *testing.B) {
+	for _, c := range []struct{ n, recent int }{{0, 0}, {10_000, 0}, {10_000, 100}} {
+		b.Run(fmt.Sprintf("entries=%d,recent=%d", 2*c.n, 2*c.recent), func(b *testing.B) {
 			v := newRevocationVerifierB(b, e)
-			fillRevocations(v, n, e.clock.Now().Add(time.Hour))
+			exp := e.clock.Now().Add(time.Hour)
+			fillRevocations(v, c.n, exp)
+			for range c.recent {
+				fillRevocations(v, 1, exp)
+			}
+			if st := v.revs.cur.Load(); len(st.recentGrants)+len(st.recentTokens) != 2*c.recent {
+				b.Fatalf("%d entries in the overlay, want %d", len(st.recentGrants)+len(st.recentTokens), 2*c.recent)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -149,6 +158,31 @@ func BenchmarkGrantLookup(b *testing.B) {
 				if _, err := st.GetGrant(context.Background(), id); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkRevocationAdd measures AddRevocations of one entry into a set
+// holding n grants and n tokens: what each revocation made by this process
+// (a refresh token reused, an RFC 7009 revocation) costs, merges of the
+// overlay into the set included. Each added entry expires a millisecond
+// later and the clock moves a millisecond per addition, so merges forget
+// them and the set keeps its size.
+func BenchmarkRevocationAdd(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("entries=%d", 2*n), func(b *testing.B) {
+			e := newEnv(b, nil)
+			v := newRevocationVerifierB(b, e)
+			fillRevocations(v, n, e.clock.Now().Add(24*time.Hour))
+			b.ReportAllocs()
+			for b.Loop() {
+				v.AddRevocations(store.Revocation{Kind: store.RevokedToken, ID: token.NewID(), ExpiresAt: e.clock.Now().Add(time.Millisecond)})
+				e.clock.Advance(time.Millisecond)
+			}
+			b.StopTimer()
+			if st := v.revs.cur.Load(); len(st.grants) != n || len(st.tokens) > n+maxRecent {
+				b.Fatalf("the set grew to %d grants and %d tokens", len(st.grants), len(st.tokens))
 			}
 		})
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -376,5 +378,270 @@ func TestRevocationMethodsWithoutLog(t *testing.T) {
 	c.Extra = nil
 	if _, err := v.Verify(t.Context(), e.sign(c)); err != nil {
 		t.Fatalf("without a log, a token without a grant id: %v", err)
+	}
+}
+
+// revokeTokens appends a RevokedToken entry for each jti to st, live until
+// exp.
+func revokeTokens(t *testing.T, st store.Revocations, exp time.Time, jtis ...string) {
+	t.Helper()
+	for _, jti := range jtis {
+		if err := st.RevokeToken(t.Context(), jti, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantHeld checks that v's set holds (or not) the revoked tokens jtis.
+func wantHeld(t *testing.T, v *LocalVerifier, held bool, jtis ...string) {
+	t.Helper()
+	for _, jti := range jtis {
+		if got := v.Revoked("", jti); got != held {
+			t.Errorf("token %s revoked = %v, want %v", jti, got, held)
+		}
+	}
+}
+
+// TestRevocationsLogReplaced: a log replaced by one whose Seq numbers overlap
+// the one read so far (a Redis failover that lost the last appends, a file
+// store restored from a backup) is noticed although its head did not go
+// back: the newest entry read is no longer there under its Seq. The new log
+// is read whole, and the entries held stay.
+func TestRevocationsLogReplaced(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		new  []string // entries of the new log; the old one has three
+	}{
+		{"SameHead", []string{"new-1", "new-2", "new-3"}},
+		{"LargerHead", []string{"new-1", "new-2", "new-3", "new-4"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			var logs bytes.Buffer
+			src := &switchableLog{log: e.store}
+			v := newRevocationVerifier(t, e, src, &logs)
+			exp := e.clock.Now().Add(time.Hour)
+			revokeTokens(t, e.store, exp, "old-1", "old-2", "old-3")
+			if err := v.SyncRevocations(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			replacement := memstore.New(&memstore.Options{Clock: e.clock.Now})
+			revokeTokens(t, replacement, exp, c.new...)
+			src.set(false, replacement)
+			if err := v.SyncRevocations(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wantHeld(t, v, true, append([]string{"old-1", "old-2", "old-3"}, c.new...)...)
+			if !strings.Contains(logs.String(), "was replaced") {
+				t.Errorf("the replacement was not logged:\n%s", logs.String())
+			}
+			// From then on the new log is followed as usual.
+			revokeTokens(t, replacement, exp, "new-5")
+			if err := v.SyncRevocations(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wantHeld(t, v, true, "new-5")
+			if n := strings.Count(logs.String(), "was replaced"); n != 1 {
+				t.Errorf("%d replacements logged, want 1:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// TestRevocationsFullRead: without a live entry to check the log against
+// (the newest one read expired), a replaced log is noticed by reading the
+// log whole every few minutes.
+func TestRevocationsFullRead(t *testing.T) {
+	e := newEnv(t, nil)
+	src := &switchableLog{log: e.store}
+	v := newRevocationVerifier(t, e, src, nil)
+	ctx := t.Context()
+	revokeTokens(t, e.store, e.clock.Now().Add(2*time.Minute), "old-1")
+	if err := v.SyncRevocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(3 * time.Minute) // old-1 expired
+	replacement := memstore.New(&memstore.Options{Clock: e.clock.Now})
+	exp := e.clock.Now().Add(time.Hour)
+	revokeTokens(t, replacement, exp, "new-1", "new-2")
+	src.set(false, replacement)
+	if err := v.SyncRevocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The head (2) is past the old one (1): only new-2 looks new.
+	wantHeld(t, v, true, "new-2")
+	wantHeld(t, v, false, "new-1")
+	e.clock.Advance(fullReadInterval)
+	if err := v.SyncRevocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantHeld(t, v, true, "new-1", "new-2")
+}
+
+// TestRevocationsPollReads: a poll with a live anchor reads the anchor and
+// what follows it, not the whole log.
+func TestRevocationsPollReads(t *testing.T) {
+	e := newEnv(t, nil)
+	var got []int
+	src := &countingLog{Revocations: e.store, counts: &got}
+	v := newRevocationVerifier(t, e, src, nil)
+	exp := e.clock.Now().Add(time.Hour)
+	revokeTokens(t, e.store, exp, "a", "b", "c")
+	for range 2 {
+		if err := v.SyncRevocations(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revokeTokens(t, e.store, exp, "d")
+	if err := v.SyncRevocations(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The whole log, then the anchor (c), then the anchor and d.
+	if want := []int{3, 1, 2}; !slices.Equal(got, want) {
+		t.Errorf("entries read per poll %v, want %v", got, want)
+	}
+	wantHeld(t, v, true, "a", "b", "c", "d")
+}
+
+// countingLog records how many entries each read of the log returns.
+type countingLog struct {
+	store.Revocations
+	counts *[]int
+}
+
+func (c *countingLog) RevocationsSince(ctx context.Context, after int64) ([]store.Revocation, int64, error) {
+	rs, head, err := c.Revocations.RevocationsSince(ctx, after)
+	*c.counts = append(*c.counts, len(rs))
+	return rs, head, err
+}
+
+// TestRevocationsMaxStaleness: while the log cannot be read, the set read
+// last stays in force up to MaxStaleness after the last successful read;
+// then every token is answered 503 and Ready fails, until a read succeeds.
+func TestRevocationsMaxStaleness(t *testing.T) {
+	e := newEnv(t, nil)
+	var logs bytes.Buffer
+	src := &switchableLog{log: e.store}
+	v := newRevocationVerifier(t, e, src, &logs)
+	ctx := t.Context()
+	raw := e.token("alice", "mcp:read")
+	if err := v.SyncRevocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src.set(true, nil)
+	e.clock.Advance(DefaultMaxStaleness - time.Second)
+	if err := v.SyncRevocations(ctx); err == nil {
+		t.Fatal("SyncRevocations with the store down succeeded")
+	}
+	if _, err := v.Verify(ctx, raw); err != nil {
+		t.Fatalf("within the maximum staleness: %v", err)
+	}
+	if err := v.Ready(); err != nil {
+		t.Fatalf("Ready within the maximum staleness: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	if err := v.SyncRevocations(ctx); err == nil {
+		t.Fatal("SyncRevocations with the store down succeeded")
+	}
+	cached := newCached(t, v, e, nil)
+	for _, verify := range []Verifier{v, cached} {
+		if _, err := verify.Verify(ctx, raw); !errors.Is(err, store.ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("past the maximum staleness: %v, want store.ErrUnavailable", err)
+		}
+	}
+	if err := v.Ready(); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Ready past the maximum staleness: %v", err)
+	}
+	if n := strings.Count(logs.String(), "maximum staleness"); n != 1 {
+		t.Errorf("%d staleness logs, want 1:\n%s", n, logs.String())
+	}
+	src.set(false, nil)
+	if err := v.SyncRevocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Verify(ctx, raw); err != nil {
+		t.Fatalf("after the store came back: %v", err)
+	}
+	if err := v.Ready(); err != nil {
+		t.Fatalf("Ready after the store came back: %v", err)
+	}
+}
+
+// TestRevocationsNoMaxStaleness: a negative MaxStaleness keeps the set in
+// force however long the outage; Ready fails only before the first read.
+func TestRevocationsNoMaxStaleness(t *testing.T) {
+	e := newEnv(t, nil)
+	src := &switchableLog{log: e.store, down: true}
+	v, err := NewLocalVerifier(&LocalVerifierOptions{
+		Verifier: mustVerifier(t, e), Issuer: testIssuer, Resource: testResource,
+		Clock: e.clock.Now, Revocations: src, MaxStaleness: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Ready(); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Ready before the first read: %v", err)
+	}
+	src.set(false, nil)
+	if err := v.SyncRevocations(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	src.set(true, nil)
+	e.clock.Advance(24 * time.Hour)
+	if err := v.SyncRevocations(t.Context()); err == nil {
+		t.Fatal("SyncRevocations with the store down succeeded")
+	}
+	if err := v.Ready(); err != nil {
+		t.Fatalf("Ready without a maximum staleness: %v", err)
+	}
+	if _, err := v.Verify(t.Context(), e.token("alice", "mcp:read")); err != nil {
+		t.Fatalf("without a maximum staleness: %v", err)
+	}
+}
+
+// TestRevocationsOverlay: entries added by this process go to the overlay,
+// refuse at once, and are merged into the set by the next read of the log
+// or when the overlay is full; a merge forgets the expired ones.
+func TestRevocationsOverlay(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.local
+	ctx := t.Context()
+	short, long := e.clock.Now().Add(time.Minute), e.clock.Now().Add(time.Hour)
+	v.AddRevocations(store.Revocation{Kind: store.RevokedGrant, ID: "g1", ExpiresAt: long},
+		store.Revocation{Kind: store.RevokedToken, ID: "t1", ExpiresAt: short},
+		store.Revocation{Kind: store.RevokedToken, ID: "", ExpiresAt: long},
+		store.Revocation{Kind: "other", ID: "x", ExpiresAt: long},
+		store.Revocation{Kind: store.RevokedToken, ID: "expired", ExpiresAt: e.clock.Now().Add(-time.Hour)})
+	st := v.revs.cur.Load()
+	if len(st.grants) != 0 || len(st.tokens) != 0 || len(st.recentGrants) != 1 || len(st.recentTokens) != 1 {
+		t.Fatalf("after one addition: %d+%d grants, %d+%d tokens; want the two kept entries in the overlay",
+			len(st.grants), len(st.recentGrants), len(st.tokens), len(st.recentTokens))
+	}
+	if !v.Revoked("g1", "") || !v.Revoked("", "t1") || v.Revoked("g2", "t2") {
+		t.Fatal("lookups in the overlay")
+	}
+	e.clock.Advance(time.Minute + testLeeway) // t1 may be forgotten
+	if err := v.SyncRevocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = v.revs.cur.Load()
+	if len(st.grants) != 1 || len(st.tokens) != 0 || len(st.recentGrants)+len(st.recentTokens) != 0 {
+		t.Fatalf("after a read of the log: %d+%d grants, %d+%d tokens; want g1 merged, t1 forgotten",
+			len(st.grants), len(st.recentGrants), len(st.tokens), len(st.recentTokens))
+	}
+	if !v.Revoked("g1", "") || v.Revoked("", "t1") {
+		t.Fatal("lookups after the merge")
+	}
+	for i := range maxRecent + 1 {
+		v.AddRevocations(store.Revocation{Kind: store.RevokedToken, ID: fmt.Sprint("t", i), ExpiresAt: long})
+	}
+	st = v.revs.cur.Load()
+	if n := len(st.recentGrants) + len(st.recentTokens); n > maxRecent || len(st.tokens) < maxRecent {
+		t.Fatalf("%d entries in the overlay, %d tokens in the set: a full overlay must be merged", n, len(st.tokens))
+	}
+	for i := range maxRecent + 1 {
+		if !v.Revoked("", fmt.Sprint("t", i)) {
+			t.Fatalf("t%d not revoked", i)
+		}
 	}
 }

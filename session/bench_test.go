@@ -31,6 +31,18 @@ func BenchmarkToolCall(b *testing.B) {
 		{"Memory", func(b *testing.B) http.Handler {
 			return benchHandler(b, memstore.New(nil))
 		}},
+		{"MemoryExpiringToken", func(b *testing.B) http.Handler {
+			// Requests whose credentials can end are watched until they
+			// do (Principal.ExpiresAt).
+			exp := time.Now().Add(time.Hour)
+			h, err := New(&Options{Server: newMCPServer(), Store: memstore.New(nil),
+				Principal: func(*http.Request) Principal { return Principal{ExpiresAt: exp, GrantID: "grant-1"} }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(h.Close)
+			return h
+		}},
 		{"File", func(b *testing.B) http.Handler {
 			st, err := filestore.Open(filepath.Join(b.TempDir(), "store.db"), &filestore.Options{SweepInterval: -1})
 			if err != nil {

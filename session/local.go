@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -17,21 +18,52 @@ import (
 
 // local is this instance's copy of a session: a go-sdk transport connected
 // to the server with the session's state. It lives while requests use it and
-// for an idle timeout after, then closes; the record in the store stays.
+// for the local idle timeout after, or until the copies are too many and it
+// is the least recently used; then it closes. The record in the store stays,
+// and the next request resumes the session from it.
 type local struct {
 	id        string
 	key       string // store key
 	ss        *mcp.ServerSession
 	transport *mcp.StreamableServerTransport
 
-	// Guarded by Handler.mu.
-	refs  int           // requests (POST and GET) in progress
-	timer *time.Timer   // closes the copy once idle; nil while refs > 0
-	stop  chan struct{} // stops the keeper; nil while refs == 0
-	gone  bool          // removed from Handler.sessions
+	// Guarded by Handler.mu. The timers are made once and reset, so that a
+	// request costs no new timer or goroutine.
+	refs   int         // requests (POST and GET) in progress
+	idle   *time.Timer // closes the copy once idle; stopped while refs > 0
+	keeper *time.Timer // the next keep tick; stopped while refs == 0
+	// early is when the keeper was set to tick before the touch interval,
+	// for a request whose credentials expire sooner; zero otherwise.
+	early time.Time
+	gone  bool // removed from Handler.sessions
+	// open are the requests in progress whose credentials can end (expire,
+	// be revoked) before the request does.
+	open map[*openRequest]struct{}
+	// prev and next link the copies no request uses, most recently used
+	// first (Handler.unused); nil while refs > 0.
+	prev, next *local
 
-	mu    sync.Mutex // orders log level changes
+	mu    sync.Mutex // orders log level changes; guards the fields below
 	level mcp.LoggingLevel
+	// rawState and state are the record state last decoded: requests whose
+	// record carries the same bytes reuse it rather than decode it again.
+	rawState []byte
+	state    *state // read-only
+}
+
+// stateOf returns the decoded state of rec, a shared value the caller
+// must not change.
+func (l *local) stateOf(rec *store.Session) *state {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stateLocked(rec)
+}
+
+func (l *local) stateLocked(rec *store.Session) *state {
+	if l.state == nil || !bytes.Equal(l.rawState, rec.State) {
+		l.state, l.rawState = stateOf(rec), bytes.Clone(rec.State)
+	}
+	return l.state
 }
 
 func (l *local) setLevel(level mcp.LoggingLevel) {
@@ -40,11 +72,74 @@ func (l *local) setLevel(level mcp.LoggingLevel) {
 	l.mu.Unlock()
 }
 
+// openRequest is a request in progress whose credentials can end before it
+// does: a GET event stream, or a POST whose answer streams. The keeper ends
+// it (cancels its context, which closes its response) when its access token
+// expires or is revoked.
+type openRequest struct {
+	p      Principal
+	cancel context.CancelFunc
+	ctx    context.Context // the request's context, before cancel
+	url    *url.URL
+	// body is a POST's body: ending the request cancels the calls in it.
+	body []byte
+}
+
+// guard returns o for a request of principal p on a session, and the
+// request to serve, whose context o can cancel; nil and r itself when p's
+// credentials cannot end (no expiry, nothing to ask Options.Revocations).
+func (h *Handler) guard(r *http.Request, p Principal, body []byte) (*openRequest, *http.Request) {
+	if p.ExpiresAt.IsZero() && (h.revs == nil || p.GrantID == "" && p.TokenID == "") {
+		return nil, r
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	o := &openRequest{p: p, cancel: cancel, ctx: r.Context(), url: r.URL, body: body}
+	return o, r.WithContext(ctx)
+}
+
+// why returns why o must end at now ("" if it need not).
+func (h *Handler) why(o *openRequest, now time.Time) string {
+	switch {
+	case !o.p.ExpiresAt.IsZero() && !now.Before(o.p.ExpiresAt):
+		return "the access token expired"
+	case h.revs != nil && (o.p.GrantID != "" || o.p.TokenID != "") && h.revs.Revoked(o.p.GrantID, o.p.TokenID):
+		return "the access token was revoked"
+	}
+	return ""
+}
+
+// end ends o: its response closes, and the calls of a POST are cancelled
+// (notifications/cancelled, MCP specification 2025-11-25, "Cancellation"),
+// so that their handlers stop working for credentials that no longer hold.
+func (h *Handler) end(l *local, o *openRequest, why string) {
+	o.cancel()
+	h.log.Info("MCP request ended: "+why, "session", fingerprint(l.key))
+	ids := requestIDs(o.body)
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), storeTimeout)
+	defer cancel()
+	u := o.url.String()
+	for _, id := range ids {
+		body := fmt.Appendf(nil, `{"jsonrpc":"2.0","method":%q,"params":{"requestId":%s,"reason":%q}}`,
+			methodCancelled, id, why)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		l.transport.ServeHTTP(&discardWriter{}, req)
+	}
+}
+
 // enter returns the local copy of session id for a request, resuming the
-// session from rec when this instance has none, and counts the request in.
-// The caller must call leave. It answers the request itself and reports
-// false when it cannot go on.
-func (h *Handler) enter(w http.ResponseWriter, r *http.Request, id string, rec *store.Session) (*local, bool) {
+// session from rec when this instance has none, and counts the request in
+// (with o, if not nil, among the open requests). The caller must call
+// leave. It answers the request itself and reports false when it cannot go
+// on.
+func (h *Handler) enter(w http.ResponseWriter, r *http.Request, id string, rec *store.Session, o *openRequest) (*local, bool) {
 	if err := h.touched(r.Context(), rec); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			h.forget(id)
@@ -55,6 +150,12 @@ func (h *Handler) enter(w http.ResponseWriter, r *http.Request, id string, rec *
 		}
 		return nil, false
 	}
+	var evicted *local
+	defer func() {
+		if evicted != nil {
+			evicted.ss.Close()
+		}
+	}()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -74,11 +175,15 @@ func (h *Handler) enter(w http.ResponseWriter, r *http.Request, id string, rec *
 			http.Error(w, "failed connection", http.StatusInternalServerError)
 			return nil, false
 		}
+		evicted = h.makeRoomLocked()
 		l = &local{id: id, key: rec.ID, ss: ss, transport: transport, level: st.LogLevel}
 		h.sessions[id] = l
 		go h.watch(l)
 	}
 	h.in(l)
+	if o != nil {
+		h.openLocked(l, o)
+	}
 	return l, true
 }
 
@@ -87,14 +192,36 @@ func (h *Handler) enter(w http.ResponseWriter, r *http.Request, id string, rec *
 // record yet. False after Close.
 func (h *Handler) adopt(l *local) bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return false
 	}
+	evicted := h.makeRoomLocked()
 	h.sessions[l.id] = l
 	go h.watch(l)
 	l.refs = 1
+	h.mu.Unlock()
+	if evicted != nil {
+		evicted.ss.Close()
+	}
 	return true
+}
+
+// makeRoomLocked makes room for one more local copy when there are
+// MaxLocalSessions already: it drops the least recently used copy that no
+// request uses, and returns it for the caller to close once h.mu is
+// released. Copies in use are not dropped, so with all of them in use the
+// bound is exceeded by the requests in progress. Called with h.mu held.
+func (h *Handler) makeRoomLocked() *local {
+	if len(h.sessions) < h.maxLocal {
+		return nil
+	}
+	l := h.unused.prev
+	if l == &h.unused {
+		return nil // every copy is in use
+	}
+	h.dropLocked(l)
+	return l
 }
 
 // in counts a request in: the idle timer stops, and the first request
@@ -104,30 +231,81 @@ func (h *Handler) in(l *local) {
 	if l.refs > 1 {
 		return
 	}
-	if l.timer != nil {
-		l.timer.Stop()
-		l.timer = nil
+	h.unlink(l)
+	if l.idle != nil {
+		l.idle.Stop()
 	}
-	l.stop = make(chan struct{})
-	go h.keep(l, l.stop)
+	if l.keeper == nil {
+		l.keeper = time.AfterFunc(h.touch, func() { h.keep(l) })
+	} else {
+		l.keeper.Reset(h.touch)
+	}
+	l.early = time.Time{}
 }
 
-// leave counts a request out; after the last one the idle timer starts.
-func (h *Handler) leave(l *local) {
+// openLocked adds o to l's open requests, and has the keeper tick when o's
+// credentials expire if that is before its next tick. Called with h.mu held.
+func (h *Handler) openLocked(l *local, o *openRequest) {
+	if l.open == nil {
+		l.open = make(map[*openRequest]struct{})
+	}
+	l.open[o] = struct{}{}
+	if o.p.ExpiresAt.IsZero() {
+		return
+	}
+	if d := o.p.ExpiresAt.Sub(h.now()); d < h.touch {
+		at := time.Now().Add(d)
+		if l.early.IsZero() || at.Before(l.early) {
+			l.keeper.Reset(max(d, 0))
+			l.early = at
+		}
+	}
+}
+
+// leave counts a request (and o, if not nil) out; after the last one the
+// keeper stops and the idle timer starts.
+func (h *Handler) leave(l *local, o *openRequest) {
+	if o != nil {
+		defer o.cancel()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if o != nil {
+		delete(l.open, o)
+	}
 	l.refs--
 	if l.refs > 0 || l.gone {
 		return
 	}
-	if l.stop != nil {
-		close(l.stop)
-		l.stop = nil
+	if l.keeper != nil {
+		l.keeper.Stop()
 	}
-	l.timer = time.AfterFunc(h.idle, func() { h.expire(l) })
+	h.link(l)
+	if l.idle == nil {
+		l.idle = time.AfterFunc(h.localIdle, func() { h.expire(l) })
+	} else {
+		l.idle.Reset(h.localIdle)
+	}
 }
 
-// expire closes a copy that stayed unused for the idle timeout.
+// link puts l first among the copies no request uses. Called with h.mu held.
+func (h *Handler) link(l *local) {
+	l.prev, l.next = &h.unused, h.unused.next
+	h.unused.next.prev = l
+	h.unused.next = l
+}
+
+// unlink takes l out of the copies no request uses, if it is among them.
+// Called with h.mu held.
+func (h *Handler) unlink(l *local) {
+	if l.next == nil {
+		return
+	}
+	l.prev.next, l.next.prev = l.next, l.prev
+	l.prev, l.next = nil, nil
+}
+
+// expire closes a copy that stayed unused for the local idle timeout.
 func (h *Handler) expire(l *local) {
 	h.mu.Lock()
 	if l.refs > 0 || l.gone {
@@ -154,13 +332,12 @@ func (h *Handler) dropLocked(l *local) {
 	if h.sessions[l.id] == l {
 		delete(h.sessions, l.id)
 	}
-	if l.timer != nil {
-		l.timer.Stop()
-		l.timer = nil
+	h.unlink(l)
+	if l.idle != nil {
+		l.idle.Stop()
 	}
-	if l.stop != nil {
-		close(l.stop)
-		l.stop = nil
+	if l.keeper != nil {
+		l.keeper.Stop()
 	}
 }
 
@@ -184,19 +361,36 @@ func (h *Handler) watch(l *local) {
 	h.drop(l)
 }
 
-// keep runs while requests use l: every touch interval it moves the
-// session's idle expiry forward (a long tool call or an open stream is use)
-// and closes l when the session ended elsewhere (DELETE on another instance)
-// or expired, which ends l's streams.
-func (h *Handler) keep(l *local, stop <-chan struct{}) {
-	t := time.NewTicker(h.touch)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
+// keep is the keeper's tick, every touch interval while requests use l, and
+// when the credentials of an open request expire: it ends the open requests
+// whose access token expired or was revoked; it moves the session's idle
+// expiry forward (a long tool call or an open stream is use); and it closes
+// l when the session ended elsewhere (DELETE on another instance) or
+// expired, which ends l's streams.
+func (h *Handler) keep(l *local) {
+	type ending struct {
+		o   *openRequest
+		why string
+	}
+	h.mu.Lock()
+	if l.refs == 0 || l.gone {
+		h.mu.Unlock()
+		return // stopped after this tick was due
+	}
+	now := h.now()
+	var ended []ending
+	for o := range l.open {
+		if why := h.why(o, now); why != "" {
+			ended = append(ended, ending{o, why})
+			delete(l.open, o)
 		}
+	}
+	inUse := l.refs > len(ended)
+	h.mu.Unlock()
+	for _, e := range ended {
+		h.end(l, e.o, e.why)
+	}
+	if inUse {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		err := h.store.TouchSession(ctx, l.key)
 		cancel()
@@ -209,15 +403,32 @@ func (h *Handler) keep(l *local, stop <-chan struct{}) {
 			h.log.Warn("MCP session store unavailable", "session", fingerprint(l.key), "err", err)
 		}
 	}
+	h.mu.Lock()
+	if l.refs > 0 && !l.gone {
+		// Requests may have come meanwhile: the next tick is due at the
+		// touch interval or the first expiry among those open now.
+		next := h.touch
+		for o := range l.open {
+			if !o.p.ExpiresAt.IsZero() {
+				next = min(next, max(o.p.ExpiresAt.Sub(now), 0))
+			}
+		}
+		l.keeper.Reset(next)
+		l.early = time.Time{}
+		if next < h.touch {
+			l.early = time.Now().Add(next)
+		}
+	}
+	h.mu.Unlock()
 }
 
 // syncLevel gives l the log level of the record when a request on another
 // instance changed it (logging/setLevel), by sending l's session that
 // request; its answer is discarded.
 func (h *Handler) syncLevel(r *http.Request, l *local, rec *store.Session) {
-	want := stateOf(rec).LogLevel
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	want := l.stateLocked(rec).LogLevel
 	if want == "" || want == l.level {
 		return
 	}

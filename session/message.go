@@ -13,6 +13,7 @@ const (
 	methodInitialize   = "initialize"
 	methodInitialized  = "notifications/initialized"
 	methodSetLevel     = "logging/setLevel"
+	methodCancelled    = "notifications/cancelled"
 	protocolVersion618 = "2025-06-18" // the first version without JSON-RPC batches
 	// protocolVersionSessionless is the first version without sessions
 	// (SEP-2575): its requests are served without session state.
@@ -69,6 +70,29 @@ func decodeMessage(raw []byte, m *message) error {
 	return nil
 }
 
+// isBatch reports whether parseMessages reads body as a batch: its first
+// byte after white space opens an array.
+func isBatch(body []byte) bool {
+	body = bytes.TrimLeft(body, " \t\r\n")
+	return len(body) > 0 && body[0] == '['
+}
+
+// mayCall reports whether parseMessages could find a message of body
+// calling one of methods. Without a backslash, no JSON string of body
+// decodes to a method name that is not literally in it; with one, it may
+// (an escape), and the caller parses to know.
+func mayCall(body []byte, methods ...string) bool {
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return true
+	}
+	for _, m := range methods {
+		if bytes.Contains(body, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
 // has reports whether a message of msgs calls method.
 func has(msgs []message, method string) bool {
 	return slices.ContainsFunc(msgs, func(m message) bool { return m.Method == method })
@@ -97,6 +121,51 @@ func validLevel(l string) bool {
 	switch l {
 	case "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency":
 		return true
+	}
+	return false
+}
+
+// requestIDs returns the ids of the requests (messages with a method and an
+// id) of a POST body, as JSON strings or numbers, to name them in
+// notifications/cancelled. A body that cannot be read has none.
+func requestIDs(body []byte) []json.RawMessage {
+	if len(body) == 0 {
+		return nil
+	}
+	var one struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	all := []json.RawMessage{body}
+	if isBatch(body) {
+		if json.Unmarshal(body, &all) != nil {
+			return nil
+		}
+	}
+	var ids []json.RawMessage
+	for _, raw := range all {
+		one.ID, one.Method = nil, ""
+		if json.Unmarshal(raw, &one) != nil || one.Method == "" || !validID(one.ID) {
+			continue
+		}
+		ids = append(ids, one.ID)
+	}
+	return ids
+}
+
+// validID reports whether a JSON value is a JSON-RPC request id: a string
+// or a number (JSON-RPC 2.0 §4; MCP excludes null).
+func validID(v json.RawMessage) bool {
+	if len(v) == 0 {
+		return false
+	}
+	switch c := v[0]; {
+	case c == '"':
+		var s string
+		return json.Unmarshal(v, &s) == nil
+	case c == '-' || c >= '0' && c <= '9':
+		var n float64
+		return json.Unmarshal(v, &n) == nil
 	}
 	return false
 }

@@ -14,7 +14,16 @@
 // server with that state ([mcp.Server.Connect] with
 // [mcp.ServerSessionOptions].State). Every request reads the record first, so
 // an ended, expired or foreign session is refused on every instance; the
-// local copy only carries the request.
+// local copy only carries the request. A copy no request uses is closed after
+// a short idle time ([Options].LocalIdleTimeout), and the least recently used
+// one when there are too many ([Options].MaxLocalSessions): a session costs
+// memory and goroutines on an instance only while it is used there, and the
+// next request resumes it from the record.
+//
+// A request that stays open (an event stream, a long tool call) is held to
+// the credentials it came with, which were checked when it began: it ends
+// when its access token expires, and, with [Options].Revocations, soon after
+// the token or its grant is revoked.
 //
 // What stays on one instance is what cannot be stored: the open HTTP
 // streams. A server-to-client request (sampling, elicitation, roots) or
@@ -23,7 +32,9 @@
 // a request goes to the standalone GET stream of the instance that makes it,
 // and reaches the client only if the client's GET stream is open on that
 // instance. Resource subscriptions and other per-session registrations of a
-// server's handlers are process state too.
+// server's handlers are process state too, kept while the local copy lives:
+// while a request or the client's GET stream is open on the instance, and
+// for the local idle timeout after.
 //
 // Sessions of protocol version 2026-07-28 and later do not exist (SEP-2575):
 // such requests are handed to go-sdk's handler, which answers them as a
@@ -57,6 +68,12 @@ import (
 const (
 	DefaultIdleTimeout     = 30 * time.Minute
 	DefaultAbsoluteTimeout = 24 * time.Hour
+	// DefaultLocalIdleTimeout is how long an instance keeps its copy of a
+	// session that no request uses.
+	DefaultLocalIdleTimeout = 2 * time.Minute
+	// DefaultMaxLocalSessions bounds the copies of sessions an instance
+	// keeps.
+	DefaultMaxLocalSessions = 10_000
 	// maxTouchInterval bounds how stale a record's idle expiry may get.
 	maxTouchInterval = time.Minute
 	// storeTimeout bounds the store calls the handler makes outside a
@@ -73,9 +90,31 @@ const (
 // Principal is who makes a request: a request continues a session only for
 // the subject that began it (and through the same client, with
 // Options.BindClient). The zero Principal is an anonymous one.
+//
+// The other fields describe the request's credentials, which a request
+// that stays open must not outlive: it is ended when they expire or are
+// revoked (see Options.Revocations).
 type Principal struct {
 	Subject  string
 	ClientID string
+	// ExpiresAt is when the request's access token expires (its "exp");
+	// zero means it does not.
+	ExpiresAt time.Time
+	// GrantID is the authorization grant behind the access token, and
+	// TokenID the token's own id (its "jti"), as Options.Revocations knows
+	// them; empty when there are none.
+	GrantID string
+	TokenID string
+}
+
+// Revocations tells whether credentials were revoked after a request using
+// them began: resource.LocalVerifier implements it with its in-memory
+// revocation set.
+type Revocations interface {
+	// Revoked reports whether the grant grantID or the access token
+	// tokenID (either may be empty) is revoked. It is called with the
+	// handler's lock held, so it must be quick and must not call back.
+	Revoked(grantID, tokenID string) bool
 }
 
 // Options configures a [Handler].
@@ -93,13 +132,29 @@ type Options struct {
 	// TouchInterval is the longest a session in use goes without its idle
 	// expiry being moved forward in the store (a write), and how often a
 	// session with a request or stream open re-reads its record to notice
-	// that it ended elsewhere. Zero means a tenth of IdleTimeout, at most a
+	// that it ended elsewhere, and asks Revocations about the credentials
+	// of those requests. Zero means a tenth of IdleTimeout, at most a
 	// minute.
 	TouchInterval time.Duration
 	// Principal returns who makes a request (after authentication). Nil
-	// means the subject of the request's go-sdk auth.TokenInfo (UserID)
-	// and no client.
+	// means the subject (UserID) and expiry (Expiration) of the request's
+	// go-sdk auth.TokenInfo, and no client.
 	Principal func(*http.Request) Principal
+	// Revocations, when set, is asked every touch interval about the
+	// credentials (Principal.GrantID, Principal.TokenID) of each request
+	// still open, and the request is ended once they are revoked. Nil:
+	// open requests end only when their token expires.
+	Revocations Revocations
+	// LocalIdleTimeout is how long this instance keeps its copy of a
+	// session (a go-sdk session and its goroutines) that no request uses;
+	// the next request resumes the session from the store. Zero means
+	// DefaultLocalIdleTimeout; it is at most IdleTimeout.
+	LocalIdleTimeout time.Duration
+	// MaxLocalSessions bounds the copies of sessions this instance keeps:
+	// with that many, a new one closes the least recently used copy that
+	// no request uses (copies in use are never closed for it, so requests
+	// in progress can exceed the bound). Zero means DefaultMaxLocalSessions.
+	MaxLocalSessions int
 	// BindClient makes a session continue only through the OAuth client
 	// that began it, besides the subject. Off by default: go-sdk's OAuth
 	// client registers a new client (RFC 7591) at every authorization,
@@ -129,7 +184,10 @@ type Handler struct {
 	idle        time.Duration
 	absolute    time.Duration
 	touch       time.Duration
+	localIdle   time.Duration
+	maxLocal    int
 	principal   func(*http.Request) Principal
+	revs        Revocations // nil: none
 	bindClient  bool
 	versions    []string
 	maxBody     int64
@@ -139,6 +197,9 @@ type Handler struct {
 	mu       sync.Mutex
 	closed   bool
 	sessions map[string]*local // by session id
+	// unused heads the ring of the copies no request uses, most recently
+	// used first (unused.next) and least recently used last (unused.prev).
+	unused local
 }
 
 // New returns a Handler.
@@ -153,8 +214,16 @@ func New(opts *Options) (*Handler, error) {
 	if o.AbsoluteTimeout == 0 {
 		o.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
-	if o.IdleTimeout < time.Millisecond || o.AbsoluteTimeout < 0 || o.TouchInterval < 0 {
-		return nil, fmt.Errorf("session: idle timeout %v, absolute timeout %v, touch interval %v: must be positive", o.IdleTimeout, o.AbsoluteTimeout, o.TouchInterval)
+	if o.IdleTimeout < time.Millisecond || o.AbsoluteTimeout < 0 || o.TouchInterval < 0 || o.LocalIdleTimeout < 0 || o.MaxLocalSessions < 0 {
+		return nil, fmt.Errorf("session: idle timeout %v, absolute timeout %v, touch interval %v, local idle timeout %v, max local sessions %d: must be positive",
+			o.IdleTimeout, o.AbsoluteTimeout, o.TouchInterval, o.LocalIdleTimeout, o.MaxLocalSessions)
+	}
+	if o.LocalIdleTimeout == 0 {
+		o.LocalIdleTimeout = DefaultLocalIdleTimeout
+	}
+	o.LocalIdleTimeout = min(o.LocalIdleTimeout, o.IdleTimeout)
+	if o.MaxLocalSessions == 0 {
+		o.MaxLocalSessions = DefaultMaxLocalSessions
 	}
 	if o.TouchInterval == 0 {
 		o.TouchInterval = min(o.IdleTimeout/10, maxTouchInterval)
@@ -177,7 +246,7 @@ func New(opts *Options) (*Handler, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	server := o.Server
-	return &Handler{
+	h := &Handler{
 		server: server,
 		store:  o.Store,
 		sessionless: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
@@ -189,20 +258,25 @@ func New(opts *Options) (*Handler, error) {
 		idle:       o.IdleTimeout,
 		absolute:   o.AbsoluteTimeout,
 		touch:      o.TouchInterval,
+		localIdle:  o.LocalIdleTimeout,
+		maxLocal:   o.MaxLocalSessions,
 		principal:  o.Principal,
+		revs:       o.Revocations,
 		bindClient: o.BindClient,
 		versions:   versions,
 		maxBody:    o.MaxRequestBodyBytes,
 		now:        o.Clock,
 		log:        o.Logger,
 		sessions:   make(map[string]*local),
-	}, nil
+	}
+	h.unused.prev, h.unused.next = &h.unused, &h.unused
+	return h, nil
 }
 
 // tokenSubject is the default Options.Principal.
 func tokenSubject(r *http.Request) Principal {
 	if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
-		return Principal{Subject: ti.UserID}
+		return Principal{Subject: ti.UserID, ExpiresAt: ti.Expiration}
 	}
 	return Principal{}
 }
@@ -251,30 +325,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answers 404 for a session that does not exist (never did, ended, expired)
 // and for one of another principal alike, so that a request cannot learn
 // whether someone else's session id is live.
-func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, id string) (*store.Session, bool) {
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, id string) (*store.Session, Principal, bool) {
 	key := storeKey(id)
 	rec, err := h.store.GetSession(r.Context(), key)
+	p := h.principal(r)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		h.forget(id)
 		http.Error(w, "Not Found: session not found", http.StatusNotFound)
-		return nil, false
-	case err == nil && !h.owns(r, rec):
+		return nil, p, false
+	case err == nil && !h.owns(p, rec):
 		// The owner's copy stays: this request only must not use it.
 		h.log.Warn("MCP session used by another principal", "session", fingerprint(key))
 		http.Error(w, "Not Found: session not found", http.StatusNotFound)
-		return nil, false
+		return nil, p, false
 	case err != nil:
 		h.log.Warn("MCP session store unavailable", "session", fingerprint(key), "err", err)
 		unavailable(w)
-		return nil, false
+		return nil, p, false
 	}
-	return rec, true
+	return rec, p, true
 }
 
-// owns reports whether r's principal may use session rec.
-func (h *Handler) owns(r *http.Request, rec *store.Session) bool {
-	p := h.principal(r)
+// owns reports whether principal p may use session rec.
+func (h *Handler) owns(p Principal, rec *store.Session) bool {
 	return p.Subject == rec.Subject && (!h.bindClient || p.ClientID == rec.ClientID)
 }
 
@@ -297,15 +371,19 @@ func (h *Handler) serveGET(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
-	rec, ok := h.lookup(w, r, id)
+	rec, p, ok := h.lookup(w, r, id)
 	if !ok {
 		return
 	}
-	l, ok := h.enter(w, r, id, rec)
+	o, r := h.guard(r, p, nil)
+	l, ok := h.enter(w, r, id, rec, o)
 	if !ok {
+		if o != nil {
+			o.cancel()
+		}
 		return
 	}
-	defer h.leave(l)
+	defer h.leave(l, o)
 	l.transport.ServeHTTP(w, r)
 }
 
@@ -315,7 +393,7 @@ func (h *Handler) serveDELETE(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
-	rec, ok := h.lookup(w, r, id)
+	rec, _, ok := h.lookup(w, r, id)
 	if !ok {
 		return
 	}
@@ -352,12 +430,24 @@ func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request, pv string) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	msgs, batch, perr := parseMessages(body)
+	id := r.Header.Get(headerSessionID)
+	var (
+		msgs  []message
+		batch bool
+		perr  error
+	)
+	if id != "" && !mayCall(body, methodInitialized, methodSetLevel) {
+		// A request on a session matters here only when it changes the
+		// session's state; most (tools/call, …) do not, and the transport
+		// parses them anyway.
+		batch = isBatch(body)
+	} else {
+		msgs, batch, perr = parseMessages(body)
+	}
 	if batch && pv >= protocolVersion618 {
 		http.Error(w, fmt.Sprintf("JSON-RPC batching is not supported in %s and later (request version: %s)", protocolVersion618, pv), http.StatusBadRequest)
 		return
 	}
-	id := r.Header.Get(headerSessionID)
 	if id == "" {
 		if perr != nil || !has(msgs, methodInitialize) {
 			// No session to begin: go-sdk answers (a bad body, a call
@@ -368,18 +458,22 @@ func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request, pv string) {
 		h.begin(w, r)
 		return
 	}
-	rec, ok := h.lookup(w, r, id)
+	rec, p, ok := h.lookup(w, r, id)
 	if !ok {
 		return
 	}
-	l, ok := h.enter(w, r, id, rec)
+	o, r := h.guard(r, p, body)
+	l, ok := h.enter(w, r, id, rec, o)
 	if !ok {
+		if o != nil {
+			o.cancel()
+		}
 		return
 	}
-	defer h.leave(l)
+	defer h.leave(l, o)
 	h.syncLevel(r, l, rec)
 	level, setsLevel := setLevel(msgs)
-	initialized := has(msgs, methodInitialized) && !stateOf(rec).initialized()
+	initialized := has(msgs, methodInitialized) && !l.stateOf(rec).initialized()
 	if !setsLevel && !initialized {
 		l.transport.ServeHTTP(w, r)
 		return
@@ -466,7 +560,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 			ss.Close()
 			return
 		}
-		h.leave(l)
+		h.leave(l, nil)
 	}()
 	transport.ServeHTTP(cw, r)
 }
@@ -562,6 +656,9 @@ func accepts(r *http.Request, mediaType string) bool {
 
 // isJSON reports whether a Content-Type is application/json.
 func isJSON(ct string) bool {
+	if ct == "application/json" {
+		return true // what every client sends, without parsing
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
 }

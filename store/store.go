@@ -142,7 +142,13 @@ type Grant struct {
 	Resource    string   `json:"resource,omitempty"`
 	Claims      Claims   `json:"claims,omitempty"`
 	RefreshHash string   `json:"refresh_hash,omitempty"` // hash of the current refresh token; "" when none
-	// PreviousHashes are hashes of rotated-out refresh tokens, kept to detect reuse.
+	// PreviousHashes are hashes of rotated-out refresh tokens, kept to
+	// detect reuse, oldest first. Stores keep them apart from the grant
+	// record, so that reading or rotating a grant costs the same however
+	// long its chain: CreateGrant stores the ones given (the last
+	// MaxPreviousHashes), Grants.PreviousRefreshHashes reads them, and the
+	// grants that GetGrant, ListGrants and RotateRefresh return leave this
+	// empty.
 	PreviousHashes   []string  `json:"previous_hashes,omitempty"`
 	RefreshExpiresAt time.Time `json:"refresh_expires_at,omitzero"`
 	AuthTime         time.Time `json:"auth_time,omitzero"`
@@ -180,11 +186,17 @@ type Grants interface {
 	// has expired.
 	GetGrant(ctx context.Context, id string) (*Grant, error)
 	// RotateRefresh atomically replaces the grant's current refresh hash with
-	// nextHash and returns the updated grant, following the rules of
-	// [Grant.Rotate]: reuse of a previous hash revokes the grant (ErrReused); a
-	// revoked or expired grant or refresh token is ErrNotFound; an unknown hash
-	// is ErrMismatch and changes nothing. It returns a nil grant on any error.
+	// nextHash and returns the updated grant (without its PreviousHashes),
+	// following the rules of [Grant.Rotate]: reuse of a previous hash revokes
+	// the grant (ErrReused); a revoked or expired grant or refresh token is
+	// ErrNotFound; an unknown hash is ErrMismatch and changes nothing. It
+	// returns a nil grant on any error.
 	RotateRefresh(ctx context.Context, grantID, presentedHash, nextHash string, nextExpiry time.Time) (*Grant, error)
+	// PreviousRefreshHashes returns the hashes of the grant's rotated-out
+	// refresh tokens that it remembers for reuse detection, oldest first (at
+	// most MaxPreviousHashes; empty when none), for a grant revoked or not;
+	// ErrNotFound once the grant has expired.
+	PreviousRefreshHashes(ctx context.Context, id string) ([]string, error)
 	// RevokeGrant marks the grant revoked (idempotent). ErrNotFound if unknown.
 	RevokeGrant(ctx context.Context, id string) error
 	// ListGrants returns active and revoked, unexpired grants matching f,

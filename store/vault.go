@@ -30,10 +30,14 @@ type Vault interface {
 	// there is none or it has expired, when the grant is revoked (removing
 	// the entry), and when the grant is expired or unknown.
 	GetVault(ctx context.Context, grantID string) ([]byte, error)
-	// UpdateVault replaces the envelope of an entry GetVault would return,
-	// keeping its expiry. ErrNotFound otherwise: an entry removed by a
+	// UpdateVault replaces the envelope of an entry GetVault would return
+	// with envelope, keeping its expiry, if the entry still holds old
+	// (compare-and-swap: a writer that read the entry before another one
+	// changed it cannot overwrite that change). It returns ErrConflict,
+	// changing nothing, when the entry holds another envelope, and
+	// ErrNotFound when there is no such entry: an entry removed by a
 	// revocation is never written back.
-	UpdateVault(ctx context.Context, grantID string, envelope []byte) error
+	UpdateVault(ctx context.Context, grantID string, old, envelope []byte) error
 	// DeleteVault removes the entry; a missing entry is not an error.
 	DeleteVault(ctx context.Context, grantID string) error
 	// LockVault takes the grant's refresh lease for owner (a random value

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -52,64 +55,132 @@ func (c *Claims) HasAudience(aud string) bool {
 	return false
 }
 
-type audience []string
-
-func (a audience) MarshalJSON() ([]byte, error) {
-	if len(a) == 1 {
-		return json.Marshal(a[0])
-	}
-	return json.Marshal([]string(a))
-}
-
-type wireClaims struct {
-	Iss      string   `json:"iss,omitempty"`
-	Sub      string   `json:"sub,omitempty"`
-	Aud      audience `json:"aud,omitempty"`
-	Exp      int64    `json:"exp,omitempty"`
-	Iat      int64    `json:"iat,omitempty"`
-	Nbf      int64    `json:"nbf,omitempty"`
-	Jti      string   `json:"jti,omitempty"`
-	ClientID string   `json:"client_id,omitempty"`
-	Scope    string   `json:"scope,omitempty"`
-}
-
 // MarshalJSON encodes the claims set. Extra claims follow the registered
 // ones, in key order. It fails with [ErrReservedClaim] if Extra reuses a
 // registered name, and if a time is not after the Unix epoch.
+//
+// The output is what encoding/json produces for the same claims (a struct
+// of the registered claims with omitempty, then the Extra map), written
+// without reflection: an access token is encoded on every token request.
 func (c Claims) MarshalJSON() ([]byte, error) {
-	w := wireClaims{
-		Iss: c.Issuer, Sub: c.Subject, Aud: audience(c.Audience),
-		Jti: c.ID, ClientID: c.ClientID, Scope: c.Scope,
-	}
-	var err error
-	if w.Exp, err = numericDate("exp", c.ExpiresAt); err != nil {
+	return c.appendJSON(make([]byte, 0, 256))
+}
+
+// appendJSON appends the JSON encoding of c (see MarshalJSON) to b.
+func (c *Claims) appendJSON(b []byte) ([]byte, error) {
+	exp, err := numericDate("exp", c.ExpiresAt)
+	if err != nil {
 		return nil, err
 	}
-	if w.Iat, err = numericDate("iat", c.IssuedAt); err != nil {
+	iat, err := numericDate("iat", c.IssuedAt)
+	if err != nil {
 		return nil, err
 	}
-	if w.Nbf, err = numericDate("nbf", c.NotBefore); err != nil {
+	nbf, err := numericDate("nbf", c.NotBefore)
+	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(&w)
-	if err != nil || len(c.Extra) == 0 {
-		return b, err
+	start := len(b)
+	b = append(b, '{')
+	// member appends the name of the next member, after a comma unless it
+	// is the first.
+	member := func(name string) {
+		if len(b) > start+1 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
 	}
-	for k := range c.Extra {
-		if registered[k] {
-			return nil, fmt.Errorf("%w: %q", ErrReservedClaim, k)
+	str := func(name, v string) {
+		if v != "" {
+			member(name)
+			b = appendJSONString(b, v)
 		}
 	}
-	extra, err := json.Marshal(c.Extra)
+	date := func(name string, v int64) {
+		if v != 0 {
+			member(name)
+			b = strconv.AppendInt(b, v, 10)
+		}
+	}
+	str("iss", c.Issuer)
+	str("sub", c.Subject)
+	switch len(c.Audience) {
+	case 0:
+	case 1:
+		member("aud")
+		b = appendJSONString(b, c.Audience[0])
+	default:
+		member("aud")
+		for i, a := range c.Audience {
+			if i == 0 {
+				b = append(b, '[')
+			} else {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, a)
+		}
+		b = append(b, ']')
+	}
+	date("exp", exp)
+	date("iat", iat)
+	date("nbf", nbf)
+	str("jti", c.ID)
+	str("client_id", c.ClientID)
+	str("scope", c.Scope)
+	if len(c.Extra) > 0 {
+		for k := range c.Extra {
+			if registered[k] {
+				return nil, fmt.Errorf("%w: %q", ErrReservedClaim, k)
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(c.Extra)) {
+			if len(b) > start+1 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			if b, err = appendJSONValue(b, c.Extra[k]); err != nil {
+				return nil, fmt.Errorf("token: encoding extra claims: %w", err)
+			}
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json encodes a string. Strings of
+// printable ASCII that need no escaping (encoding/json also escapes <, >
+// and &) are copied as they are; any other string is left to encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always encodes
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONValue appends v as encoding/json encodes it.
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendJSONString(b, v), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	}
+	enc, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("token: encoding extra claims: %w", err)
+		return nil, err
 	}
-	// Splice {"iss":...} and {"k":...} into one object.
-	out := b[:len(b)-1]
-	if len(out) > 1 {
-		out = append(out, ',')
-	}
-	return append(out, extra[1:]...), nil
+	return append(b, enc...), nil
 }
 
 func numericDate(name string, t time.Time) (int64, error) {

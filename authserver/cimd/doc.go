@@ -21,8 +21,14 @@
 //   - accepts only a 200 response with a JSON content type whose client_id
 //     equals the URL byte for byte ([Parse]);
 //   - caches documents for the lifetime their Cache-Control or Expires header
-//     gives, clamped to configured bounds, caches failures briefly, and fetches
-//     a URL once for all concurrent requests that need it.
+//     gives, clamped to configured bounds, caches definite failures briefly,
+//     and fetches a URL once for all concurrent requests that need it;
+//   - runs at most a few fetches at once per host and in all, and waits only
+//     briefly for a free slot, so a slow host named in many client_ids cannot
+//     hold up every other client;
+//   - tells temporary failures (timeouts, unreachable hosts, 5xx, busy slots:
+//     [ErrUnavailable]) from definite ones, never caches them, and answers
+//     them with the last good copy of the document when it has one.
 //
 // Clients identified by URL are public clients: no secret can be shared
 // through a public document, so the only token endpoint authentication method

@@ -12,6 +12,13 @@ var (
 	// ErrFetch: the document could not be retrieved (connection, timeout,
 	// status, redirect, content type, size).
 	ErrFetch = errors.New("cimd: client metadata document not retrieved")
+	// ErrUnavailable: the failure is temporary and the request may succeed
+	// later: the host could not be reached or did not answer in time, it
+	// answered 5xx, 408 or 429, or every fetch slot for it was busy. It
+	// comes together with ErrFetch. Such failures are never cached; an
+	// authorization server answers them with temporarily_unavailable rather
+	// than invalid_client, so that a client keeps its credentials.
+	ErrUnavailable = errors.New("cimd: client metadata document temporarily unavailable")
 	// ErrForbiddenAddress: the host resolved to an address the fetcher does
 	// not connect to. It comes together with ErrFetch.
 	ErrForbiddenAddress = errors.New("cimd: address not allowed")
@@ -31,18 +38,30 @@ type Error struct {
 	Msg string
 	// Err is the underlying cause, if any (for logs).
 	Err error
+	// Temporary marks a failure that may not recur (see ErrUnavailable).
+	Temporary bool
 }
 
 func (e *Error) Error() string { return e.Msg }
 
-// Unwrap returns Kind and Err, so that errors.Is matches either.
+// Unwrap returns Kind, ErrUnavailable when Temporary, and Err, so that
+// errors.Is matches any of them.
 func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
+	errs := []error{e.Kind}
+	if e.Temporary {
+		errs = append(errs, ErrUnavailable)
 	}
-	return []error{e.Kind, e.Err}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
 }
 
 func newError(kind error, cause error, msg string) *Error {
 	return &Error{Kind: kind, Msg: msg, Err: cause}
+}
+
+// temporaryError is a temporary ErrFetch (see ErrUnavailable).
+func temporaryError(cause error, msg string) *Error {
+	return &Error{Kind: ErrFetch, Msg: msg, Err: cause, Temporary: true}
 }

@@ -32,12 +32,17 @@ const (
 	// cached, whatever its caching headers say.
 	DefaultCacheMin = time.Minute
 	DefaultCacheMax = 24 * time.Hour
-	// DefaultErrorTTL is how long a failed resolution is remembered.
+	// DefaultErrorTTL is how long a definite failure is remembered, and how
+	// long a stale document is reused after a temporary failure.
 	DefaultErrorTTL = 10 * time.Second
 	// DefaultMaxEntries bounds the cache.
 	DefaultMaxEntries = 1000
 	// DefaultMaxConcurrent bounds the fetches in progress at once.
 	DefaultMaxConcurrent = 16
+	// DefaultMaxPerHost bounds the fetches in progress at once to one host.
+	DefaultMaxPerHost = 2
+	// DefaultSlotWait bounds the wait for a fetch slot.
+	DefaultSlotWait = time.Second
 )
 
 // userAgent is sent with every fetch, so that client operators can tell
@@ -64,24 +69,38 @@ type Options struct {
 	// TLSConfig configures https connections; nil means the system roots.
 	// It is cloned.
 	TLSConfig *tls.Config
-	// Timeout bounds each fetch. Zero means DefaultTimeout.
+	// Timeout bounds each fetch, from the moment it has a slot. Zero means
+	// DefaultTimeout.
 	Timeout time.Duration
 	// MaxBytes is the largest document accepted. Zero means DefaultMaxBytes.
 	MaxBytes int64
 	// CacheMin and CacheMax bound how long a fetched document is used (see
-	// Resolve). Zero means DefaultCacheMin and DefaultCacheMax.
+	// Resolve); CacheMax also bounds the age of a stale copy used when a
+	// re-fetch fails temporarily. Zero means DefaultCacheMin and
+	// DefaultCacheMax.
 	CacheMin, CacheMax time.Duration
-	// ErrorTTL is how long a failed resolution (fetch or document error) is
-	// remembered, so that a broken or hostile URL is not fetched on every
-	// request. Zero means DefaultErrorTTL; negative means not at all.
+	// ErrorTTL is how long a definite failure (a document error, or a fetch
+	// error that is not ErrUnavailable) is remembered, so that a broken or
+	// hostile URL is not fetched on every request; temporary failures are
+	// not remembered. It is also how long a stale copy is reused after a
+	// temporary failure before the next attempt. Zero means DefaultErrorTTL;
+	// negative means not at all.
 	ErrorTTL time.Duration
 	// MaxEntries bounds the number of cached results; when full, expired
 	// entries and then the ones closest to expiry are dropped. Zero means
 	// DefaultMaxEntries.
 	MaxEntries int
-	// MaxConcurrent bounds the fetches in progress at once; more wait for a
-	// slot within their timeout. Zero means DefaultMaxConcurrent.
+	// MaxConcurrent bounds the fetches in progress at once. Zero means
+	// DefaultMaxConcurrent.
 	MaxConcurrent int
+	// MaxPerHost bounds the fetches in progress at once to one host name,
+	// so that a slow host named in many client_ids cannot take every slot.
+	// Zero means DefaultMaxPerHost.
+	MaxPerHost int
+	// SlotWait bounds how long a fetch waits for a slot (of its host and of
+	// MaxConcurrent) before failing with ErrUnavailable; Timeout starts
+	// once it has one. Zero means DefaultSlotWait.
+	SlotWait time.Duration
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 	// Logger receives one line per fetch; nil discards them.
@@ -99,13 +118,33 @@ type Fetcher struct {
 	mu      sync.Mutex
 	cache   map[string]*entry
 	flights map[string]*flight
+	hosts   map[string]*hostSlots
 }
 
-// entry is a cached resolution: a client or an error, until expires.
+// entry is a cached resolution: a client or an error, used until expires. A
+// client's entry is kept after that until stale, the end of the time its
+// copy may stand in for a document that cannot be fetched for the moment.
 type entry struct {
 	client  *store.Client
 	err     error
 	expires time.Time
+	stale   time.Time
+}
+
+// keepUntil is when the entry is of no more use.
+func (e *entry) keepUntil() time.Time {
+	if e.client != nil && e.stale.After(e.expires) {
+		return e.stale
+	}
+	return e.expires
+}
+
+// hostSlots limits the fetches to one host; refs counts the fetches that
+// hold or wait for one of its slots, and it is dropped at zero. Guarded by
+// Fetcher.mu.
+type hostSlots struct {
+	ch   chan struct{}
+	refs int
 }
 
 // flight is a fetch in progress; done is closed when res is set.
@@ -121,7 +160,8 @@ func New(opts *Options) (*Fetcher, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Timeout < 0 || o.MaxBytes < 0 || o.CacheMin < 0 || o.CacheMax < 0 || o.MaxEntries < 0 || o.MaxConcurrent < 0 {
+	if o.Timeout < 0 || o.MaxBytes < 0 || o.CacheMin < 0 || o.CacheMax < 0 || o.MaxEntries < 0 || o.MaxConcurrent < 0 ||
+		o.MaxPerHost < 0 || o.SlotWait < 0 {
 		return nil, errors.New("cimd: negative limit in Options")
 	}
 	if o.Timeout == 0 {
@@ -148,6 +188,12 @@ func New(opts *Options) (*Fetcher, error) {
 	if o.MaxConcurrent == 0 {
 		o.MaxConcurrent = DefaultMaxConcurrent
 	}
+	if o.MaxPerHost == 0 {
+		o.MaxPerHost = DefaultMaxPerHost
+	}
+	if o.SlotWait == 0 {
+		o.SlotWait = DefaultSlotWait
+	}
 	for _, d := range o.AllowedDomains {
 		if !ValidDomainPattern(d) {
 			return nil, fmt.Errorf("cimd: AllowedDomains entry %q is not a host name (optionally *.-prefixed) or IP address", d)
@@ -166,6 +212,7 @@ func New(opts *Options) (*Fetcher, error) {
 		slots:   make(chan struct{}, o.MaxConcurrent),
 		cache:   make(map[string]*entry),
 		flights: make(map[string]*flight),
+		hosts:   make(map[string]*hostSlots),
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.TLSConfig != nil {
@@ -206,11 +253,18 @@ func New(opts *Options) (*Fetcher, error) {
 // less Age), else until its Expires time (§5.3), clamped to [CacheMin,
 // CacheMax]; no-store, no-cache, an invalid max-age and a response without
 // either header are cached for CacheMin, which bounds how often one URL is
-// fetched. Failures are cached for ErrorTTL. Concurrent calls for one URL
-// share one fetch, which is not cancelled when one caller gives up.
+// fetched. Definite failures are cached for ErrorTTL; temporary ones
+// (ErrUnavailable) are not. When a re-fetch fails temporarily, the last
+// document fetched is used instead for ErrorTTL at a time, as long as it was
+// fetched less than CacheMax ago (stale-if-error, RFC 5861 §4). Concurrent
+// calls for one URL share one fetch, which is not cancelled when one caller
+// gives up. At most MaxPerHost fetches run at once per host name and
+// MaxConcurrent in all; a fetch that finds no slot within SlotWait fails
+// with ErrUnavailable.
 //
-// Errors are *Error (ErrClientID, ErrNotAllowed, ErrFetch, ErrDocument), or
-// ctx's error when ctx ends first. The returned client is the caller's.
+// Errors are *Error (ErrClientID, ErrNotAllowed, ErrFetch, ErrDocument;
+// ErrUnavailable with ErrFetch for temporary failures), or ctx's error when
+// ctx ends first. The returned client is the caller's.
 func (f *Fetcher) Resolve(ctx context.Context, clientID string) (*store.Client, error) {
 	u, err := ParseClientID(clientID, f.opts.AllowLoopbackHTTP)
 	if err != nil {
@@ -221,11 +275,14 @@ func (f *Fetcher) Resolve(ctx context.Context, clientID string) (*store.Client, 
 	}
 	f.mu.Lock()
 	if e, ok := f.cache[clientID]; ok {
-		if f.opts.Clock().Before(e.expires) {
+		now := f.opts.Clock()
+		if now.Before(e.expires) {
 			f.mu.Unlock()
 			return e.result()
 		}
-		delete(f.cache, clientID)
+		if !now.Before(e.keepUntil()) {
+			delete(f.cache, clientID)
+		}
 	}
 	fl, ok := f.flights[clientID]
 	if !ok {
@@ -264,26 +321,45 @@ func (e *entry) result() (*store.Client, error) {
 
 // run performs the flight's fetch, caches its result and releases waiters.
 func (f *Fetcher) run(ctx context.Context, clientID string, u *url.URL, fl *flight) {
-	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
-	defer cancel()
 	start := f.opts.Clock()
 	client, ttl, err := f.fetch(ctx, clientID, u)
 	now := f.opts.Clock()
-	res := entry{client: client, err: err, expires: now.Add(ttl)}
+	res := entry{client: client, err: err, expires: now.Add(ttl), stale: now.Add(f.opts.CacheMax)}
+	temporary := errors.Is(err, ErrUnavailable)
 	if err != nil {
-		res.expires = now.Add(f.opts.ErrorTTL)
-		f.log.WarnContext(ctx, "client metadata document refused", "client_id", clientID, "error", err.Error(), "cause", errString(errors.Unwrap(err)))
-	} else {
-		f.log.InfoContext(ctx, "client metadata document fetched", "client_id", clientID, "client_name", client.Name, "cache_for", ttl.String(), "took", now.Sub(start).String())
+		res = entry{err: err, expires: now.Add(f.opts.ErrorTTL)}
 	}
 	f.mu.Lock()
-	if err == nil || f.opts.ErrorTTL > 0 {
+	defer f.mu.Unlock()
+	switch {
+	case err == nil:
+		f.log.InfoContext(ctx, "client metadata document fetched", "client_id", clientID, "client_name", client.Name, "cache_for", ttl.String(), "took", now.Sub(start).String())
 		f.store(clientID, &res, now)
+	case temporary:
+		old, ok := f.cache[clientID]
+		if ok && old.client != nil && now.Before(old.stale) {
+			// Stale-if-error: the last good copy stands in, and the next
+			// attempt waits ErrorTTL.
+			f.log.WarnContext(ctx, "client metadata document not retrieved; using the copy fetched before", "client_id", clientID,
+				"error", err.Error(), "cause", errString(errors.Unwrap(err)), "copy_usable_for", old.stale.Sub(now).String())
+			if f.opts.ErrorTTL > 0 {
+				old.expires = now.Add(min(f.opts.ErrorTTL, old.stale.Sub(now)))
+			}
+			res = *old
+			break
+		}
+		f.log.WarnContext(ctx, "client metadata document temporarily unavailable", "client_id", clientID, "error", err.Error(), "cause", errString(errors.Unwrap(err)))
+	default:
+		f.log.WarnContext(ctx, "client metadata document refused", "client_id", clientID, "error", err.Error(), "cause", errString(errors.Unwrap(err)))
+		if f.opts.ErrorTTL > 0 {
+			f.store(clientID, &res, now)
+		} else {
+			delete(f.cache, clientID)
+		}
 	}
 	delete(f.flights, clientID)
 	fl.res = res
 	close(fl.done)
-	f.mu.Unlock()
 }
 
 func errString(err error) string {
@@ -293,11 +369,12 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// store caches e under key, making room when the cache is full. f.mu is held.
+// store caches e under key, making room when the cache is full: entries of
+// no more use go first, then those closest to expiry. f.mu is held.
 func (f *Fetcher) store(key string, e *entry, now time.Time) {
 	if _, ok := f.cache[key]; !ok && len(f.cache) >= f.opts.MaxEntries {
 		for k, old := range f.cache {
-			if !now.Before(old.expires) {
+			if !now.Before(old.keepUntil()) {
 				delete(f.cache, k)
 			}
 		}
@@ -315,15 +392,65 @@ func (f *Fetcher) store(key string, e *entry, now time.Time) {
 	f.cache[key] = e
 }
 
-// fetch retrieves and checks the document at u and returns the client and
-// how long to cache it.
-func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*store.Client, time.Duration, error) {
+// acquire takes a fetch slot of host and one of MaxConcurrent, waiting at
+// most SlotWait, and returns the function that gives them back. Without a
+// slot in time it fails with ErrUnavailable.
+func (f *Fetcher) acquire(ctx context.Context, host string) (release func(), err error) {
+	f.mu.Lock()
+	hs := f.hosts[host]
+	if hs == nil {
+		hs = &hostSlots{ch: make(chan struct{}, f.opts.MaxPerHost)}
+		f.hosts[host] = hs
+	}
+	hs.refs++
+	f.mu.Unlock()
+	drop := func() {
+		f.mu.Lock()
+		if hs.refs--; hs.refs == 0 {
+			delete(f.hosts, host)
+		}
+		f.mu.Unlock()
+	}
+	busy := temporaryError(nil, "the server is busy fetching other client metadata documents; try again later")
+	timer := time.NewTimer(f.opts.SlotWait)
+	defer timer.Stop()
+	select {
+	case hs.ch <- struct{}{}:
+	case <-timer.C:
+		drop()
+		return nil, busy
+	case <-ctx.Done():
+		drop()
+		return nil, busy
+	}
 	select {
 	case f.slots <- struct{}{}:
-		defer func() { <-f.slots }()
+	case <-timer.C:
+		<-hs.ch
+		drop()
+		return nil, busy
 	case <-ctx.Done():
-		return nil, 0, newError(ErrFetch, ctx.Err(), "the server is busy fetching other client metadata documents; try again")
+		<-hs.ch
+		drop()
+		return nil, busy
 	}
+	return func() {
+		<-f.slots
+		<-hs.ch
+		drop()
+	}, nil
+}
+
+// fetch retrieves and checks the document at u and returns the client and
+// how long to cache it. Timeout runs from the moment it has a slot.
+func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*store.Client, time.Duration, error) {
+	release, err := f.acquire(ctx, strings.ToLower(u.Hostname()))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, newError(ErrFetch, err, "the client metadata document could not be requested")
@@ -338,6 +465,8 @@ func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*stor
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		return nil, 0, newError(ErrFetch, nil, fmt.Sprintf("the client metadata document URL answered with a redirect (status %d), which is not followed: client_id must be the document's own URL", resp.StatusCode))
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
+		return nil, 0, temporaryError(nil, fmt.Sprintf("the client metadata document URL answered status %d; try again later", resp.StatusCode))
 	case resp.StatusCode != http.StatusOK:
 		return nil, 0, newError(ErrFetch, nil, fmt.Sprintf("the client metadata document URL answered status %d; 200 is required", resp.StatusCode))
 	}
@@ -363,19 +492,24 @@ func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*stor
 	return doc.Client(), f.lifetime(resp.Header, f.opts.Clock()), nil
 }
 
-// fetchError describes a transport failure.
+// fetchError describes a transport failure. A forbidden address and a host
+// name that does not exist are definite; anything else (timeouts, refused
+// or reset connections, TLS failures, DNS servers not answering) may pass
+// and is temporary.
 func fetchError(err error, timeout time.Duration) *Error {
 	switch {
 	case errors.Is(err, ErrForbiddenAddress):
 		return newError(ErrFetch, err, "the client_id host resolves to a loopback, private or otherwise non-public address, which this server does not fetch from")
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return newError(ErrFetch, err, fmt.Sprintf("the client metadata document was not retrieved within %v", timeout))
+		return temporaryError(err, fmt.Sprintf("the client metadata document was not retrieved within %v; try again later", timeout))
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return newError(ErrFetch, err, "the client_id host name does not resolve")
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
+		if dnsErr.IsNotFound {
+			return newError(ErrFetch, err, "the client_id host name does not resolve")
+		}
+		return temporaryError(err, "the client_id host name could not be resolved; try again later")
 	}
-	return newError(ErrFetch, err, "the client metadata document could not be retrieved (connection or TLS failure)")
+	return temporaryError(err, "the client metadata document could not be retrieved (connection or TLS failure); try again later")
 }
 
 func isTimeout(err error) bool {

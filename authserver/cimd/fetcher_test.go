@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -484,16 +485,17 @@ func TestResolveCacheBounds(t *testing.T) {
 	}
 }
 
-// Failures are remembered for ErrorTTL, then the URL is tried again.
+// Definite failures are remembered for ErrorTTL, then the URL is tried
+// again.
 func TestResolveErrorCached(t *testing.T) {
 	d := newDocServer(t)
-	d.setHandler(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
+	d.setHandler(func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	clock := testclock.New(testStart)
 	f := newTestFetcher(t, d, clock, func(o *Options) { o.ErrorTTL = 30 * time.Second })
 	id := d.url("/client.json")
 	for range 3 {
-		if _, err := f.Resolve(context.Background(), id); !errors.Is(err, ErrFetch) {
-			t.Fatalf("err = %v; want ErrFetch", err)
+		if _, err := f.Resolve(context.Background(), id); !errors.Is(err, ErrFetch) || errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v; want ErrFetch, not ErrUnavailable", err)
 		}
 	}
 	if n := d.requests.Load(); n != 1 {
@@ -506,6 +508,185 @@ func TestResolveErrorCached(t *testing.T) {
 	}
 	if n := d.requests.Load(); n != 2 {
 		t.Fatalf("%d requests; want 2", n)
+	}
+}
+
+// Temporary failures (5xx, 408, 429, an unreachable host) are ErrUnavailable
+// and are not remembered: the next request tries again.
+func TestResolveTemporaryErrors(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusInternalServerError, http.StatusTooManyRequests, http.StatusRequestTimeout} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			d := newDocServer(t)
+			d.setHandler(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", status) })
+			f := newTestFetcher(t, d, testclock.New(testStart), nil)
+			id := d.url("/client.json")
+			for i := range 2 {
+				_, err := f.Resolve(context.Background(), id)
+				if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "try again") {
+					t.Fatalf("Resolve %d: err = %v; want ErrUnavailable with ErrFetch saying to try again", i, err)
+				}
+			}
+			if n := d.requests.Load(); n != 2 {
+				t.Fatalf("%d requests; want 2 (a temporary failure is not cached)", n)
+			}
+			d.setHandler(nil)
+			if _, err := f.Resolve(context.Background(), id); err != nil {
+				t.Fatalf("after recovery: %v", err)
+			}
+		})
+	}
+	t.Run("connection refused", func(t *testing.T) {
+		d := newDocServer(t)
+		f := newTestFetcher(t, d, testclock.New(testStart), nil)
+		id := d.url("/client.json")
+		d.ts.Close()
+		if _, err := f.Resolve(context.Background(), id); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v; want ErrUnavailable", err)
+		}
+	})
+}
+
+// A document held from an earlier fetch stands in when a re-fetch fails
+// temporarily (stale-if-error), for ErrorTTL at a time and for at most
+// CacheMax after it was fetched; a definite failure replaces it.
+func TestResolveStaleIfError(t *testing.T) {
+	d := newDocServer(t)
+	d.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		serveDoc(w, d.url(r.URL.RequestURI()), nil, "max-age=60")
+	})
+	clock := testclock.New(testStart)
+	f := newTestFetcher(t, d, clock, func(o *Options) {
+		o.CacheMax, o.ErrorTTL = 10*time.Minute, 30*time.Second
+	})
+	id := d.url("/client.json")
+	resolve := func(wantRequests int64) (*store.Client, error) {
+		t.Helper()
+		c, err := f.Resolve(context.Background(), id)
+		if n := d.requests.Load(); n != wantRequests {
+			t.Fatalf("at +%v: %d requests; want %d", clock.Now().Sub(testStart), n, wantRequests)
+		}
+		return c, err
+	}
+	if _, err := resolve(1); err != nil {
+		t.Fatal(err)
+	}
+	down := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) }
+	d.setHandler(down)
+	clock.Advance(61 * time.Second)
+	if c, err := resolve(2); err != nil || c.Name != "Example MCP Client" {
+		t.Fatalf("host down, copy 61s old: %v, %v; want the copy", c, err)
+	}
+	clock.Advance(29 * time.Second)
+	if _, err := resolve(2); err != nil {
+		t.Fatalf("within ErrorTTL of the failure: %v; want the copy without a fetch", err)
+	}
+	clock.Advance(time.Second)
+	if _, err := resolve(3); err != nil {
+		t.Fatalf("after ErrorTTL: %v; want the copy after a new attempt", err)
+	}
+	// CacheMax after the fetch, the copy is too old to stand in.
+	clock.Set(testStart.Add(10 * time.Minute))
+	if _, err := resolve(4); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("copy CacheMax old: err = %v; want ErrUnavailable", err)
+	}
+
+	// A definite failure is not papered over: the document is gone.
+	d.setHandler(nil) // max-age=300
+	if _, err := resolve(5); err != nil {
+		t.Fatal(err)
+	}
+	d.setHandler(func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	clock.Advance(301 * time.Second)
+	if _, err := resolve(6); !errors.Is(err, ErrFetch) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("document removed: err = %v; want a definite ErrFetch", err)
+	}
+	d.setHandler(down)
+	clock.Advance(30 * time.Second)
+	if _, err := resolve(7); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("after a definite failure the copy is gone: err = %v; want ErrUnavailable", err)
+	}
+}
+
+// blockingHost serves documents, except that requests for paths starting
+// with /slow wait until release is called (or the fetcher gives up). Each
+// request to a slow path is reported on arrived.
+func blockingHost(t *testing.T, d *docServer) (arrived chan string, release func()) {
+	arrived = make(chan string, 16)
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release) // before the server closes
+	d.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slow") {
+			arrived <- r.URL.Path
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		serveDoc(w, d.url(r.URL.RequestURI()), nil, "max-age=60")
+	})
+	return arrived, release
+}
+
+// A slow host gets at most MaxPerHost fetches at once; another fetch for it
+// waits SlotWait for a slot and then fails with ErrUnavailable, which is not
+// cached, while a document already held is served from its stale copy and
+// other hosts are fetched as usual.
+func TestResolvePerHostLimit(t *testing.T) {
+	d := newDocServer(t)
+	clock := testclock.New(testStart)
+	// A second host: the same test certificate is valid for ::1.
+	var other *httptest.Server
+	if ln, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		other = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			serveDoc(w, other.URL+r.URL.RequestURI(), nil, "")
+		}))
+		other.Listener.Close()
+		other.Listener = ln
+		other.StartTLS()
+		t.Cleanup(other.Close)
+	}
+	f := newTestFetcher(t, d, clock, func(o *Options) { o.SlotWait = 200 * time.Millisecond })
+	held := d.url("/held.json")
+	if _, err := f.Resolve(context.Background(), held); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(61 * time.Second) // the held copy is now stale
+	arrived, release := blockingHost(t, d)
+
+	var wg sync.WaitGroup
+	for _, p := range []string{"/slow1.json", "/slow2.json"} {
+		wg.Go(func() {
+			if _, err := f.Resolve(context.Background(), d.url(p)); err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+		})
+	}
+	<-arrived
+	<-arrived // both of the host's slots are taken
+
+	_, err := f.Resolve(context.Background(), d.url("/slow3.json"))
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("third fetch to a busy host: err = %v; want ErrUnavailable saying the server is busy", err)
+	}
+	if c, err := f.Resolve(context.Background(), held); err != nil || c.ID != held {
+		t.Fatalf("held document while its host is busy: %v, %v; want the stale copy", c, err)
+	}
+	if other != nil {
+		if _, err := f.Resolve(context.Background(), other.URL+"/client.json"); err != nil {
+			t.Errorf("another host while the first is busy: %v", err)
+		}
+	}
+	if n := d.requests.Load(); n != 3 {
+		t.Errorf("%d requests to the busy host; want 3 (held, slow1, slow2)", n)
+	}
+	release()
+	wg.Wait()
+	// "Busy" was not remembered.
+	if _, err := f.Resolve(context.Background(), d.url("/slow3.json")); err != nil {
+		t.Fatalf("after the host is free: %v", err)
 	}
 }
 
@@ -641,6 +822,8 @@ func TestNewOptions(t *testing.T) {
 	for _, o := range []*Options{
 		{CacheMin: time.Hour, CacheMax: time.Minute},
 		{Timeout: -1},
+		{MaxPerHost: -1},
+		{SlotWait: -1},
 		{AllowedDomains: []string{"https://example.com"}},
 		{AllowedDomains: []string{"*"}},
 		{AllowedDomains: []string{"a.*.example"}},

@@ -2,7 +2,6 @@ package multi
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,13 +47,11 @@ func TestLostReply(t *testing.T) {
 			defer rdb.Close()
 			previous := func(refreshToken string) []string {
 				t.Helper()
-				ph, err := rdb.HGet(ctx, grantKey(refreshToken), "ph").Result()
+				// The grant's rotated-out hashes (docs/deployment.md, "Key layout").
+				key := strings.Replace(grantKey(refreshToken), ":grant:", ":grant-prev:", 1)
+				hashes, err := rdb.ZRange(ctx, key, 0, -1).Result()
 				if err != nil {
-					t.Fatalf("HGET ph of the grant: %v", err)
-				}
-				var hashes []string
-				if err := json.Unmarshal([]byte(ph), &hashes); err != nil {
-					t.Fatalf("ph of the grant: %v", err)
+					t.Fatalf("ZRANGE %s: %v", key, err)
 				}
 				return hashes
 			}
@@ -126,7 +123,7 @@ func TestLostReply(t *testing.T) {
 
 // replyDropper is a TCP proxy in front of Redis for fault injection: once
 // armed, it forwards the next refresh-token rotation (the store's EVALSHA or
-// EVAL on a grant key with four arguments) to Redis but discards everything
+// EVAL on a grant's keys with five arguments) to Redis but discards everything
 // Redis sends back on that connection, so the rotation runs and the server
 // times out waiting for its answer. Everything else passes unchanged.
 type replyDropper struct {
@@ -225,14 +222,14 @@ func (p *replyDropper) serve() {
 }
 
 // isRotation reports the store's rotation script call: EVALSHA (or EVAL)
-// with one key, a grant's, and five arguments (see
-// store/redisstore/scripts.go, rotateRefreshScript).
+// with two keys, a grant's and its previous hashes', and five arguments
+// (see store/redisstore/scripts.go, rotateRefreshScript).
 func isRotation(args []string) bool {
-	if len(args) != 9 {
+	if len(args) != 10 {
 		return false
 	}
 	cmd := strings.ToLower(args[0])
-	return (cmd == "evalsha" || cmd == "eval") && args[2] == "1" && strings.Contains(args[3], ":grant:{")
+	return (cmd == "evalsha" || cmd == "eval") && args[2] == "2" && strings.Contains(args[3], ":grant:{")
 }
 
 // readCommand reads one RESP command (an array of bulk strings, the form

@@ -15,7 +15,8 @@
 //     endpoint, which re-signs the provider's real ID token);
 //   - upstream refresh: an expiring upstream token is refreshed before the
 //     tool gets it; a refresh token the provider refuses gives the tool a
-//     clear "re-authorization required" error;
+//     clear "re-authorization required" error and ends frontmcp's grant, so
+//     the SDK client is refused (401) and authorizes again;
 //   - frontmcp's own refresh keeps the grant's vault entry;
 //   - the store file holds no upstream token in plaintext; a restart keeps
 //     the vault usable; a wrong vault key stops the server with a clear error
@@ -487,8 +488,9 @@ for (const [mode, what, why] of [
 }
 
 test('an expiring upstream token is refreshed before the tool gets it', { timeout: TEST_MS }, async () => {
-  // Tokens that expire one second after the skew window opens.
-  idp.accessTTL = SKEW_S + 1;
+  // Tokens that live 2 s, less than twice the skew: they are due for a
+  // refresh once half their life has passed (a token just issued is used).
+  idp.accessTTL = 2;
   let s;
   try {
     s = await connect();
@@ -508,8 +510,8 @@ test('an expiring upstream token is refreshed before the tool gets it', { timeou
   await s.client.close();
 });
 
-test('a refresh token the provider refuses gives the tool a re-authorization error', { timeout: TEST_MS }, async () => {
-  idp.accessTTL = SKEW_S + 1;
+test('a refresh token the provider refuses ends the grant: the client authorizes again', { timeout: TEST_MS }, async () => {
+  idp.accessTTL = 2;
   idp.refreshTTL = 1;
   let s;
   try {
@@ -519,14 +521,35 @@ test('a refresh token the provider refuses gives the tool a re-authorization err
     idp.refreshTTL = 3600;
   }
   const before = proxy.refreshes();
+  const sid = decodeJWT(s.user.tokens().access_token).payload.sid;
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  for (let i = 0; i < 2; i++) {
-    const res = await profile(s.client);
-    assert.equal(res.isError, true, `call ${i}: the tool failed`);
-    assert.match(toolText(res), /re-authorization required/);
-  }
-  assert.equal(proxy.refreshes(), before + 1, 'the refusal is remembered: the provider is asked once');
-  await s.client.close();
+  const logFrom = serverLog.length;
+  const res = await profile(s.client);
+  assert.equal(res.isError, true, 'the tool failed');
+  assert.match(toolText(res), /re-authorization required/);
+  assert.match(serverLog.slice(logFrom), new RegExp(`grant revoked: the user must sign in at the identity provider again.*grant_id=${sid}`));
+
+  // frontmcp's grant ended with the provider's: the next request is refused
+  // (401), the SDK's refresh gets invalid_grant, and it sends the user to
+  // authorize again, which signs in at the provider.
+  const authorizations = s.user.authorizations.length;
+  await assert.rejects(profile(s.client), (e) => e instanceof UnauthorizedError);
+  assert.equal(s.user.authorizations.length, authorizations + 1, 'the SDK started the authorization again');
+  const a = s.user.lastAuthorization;
+  assert.ok(a.result.code, `authorization response: ${JSON.stringify(a.result)}`);
+  assert.equal(proxy.refreshes(), before + 1, 'the provider was asked once');
+  await s.client.close().catch(() => {});
+
+  // With the new authorization the tool works again.
+  const t = s.transport();
+  await withTimeout(t.finishAuth(a.result.code), STEP_MS, 'finishAuth');
+  const again = new Client({ name: 'e2e-remote', version: '1' });
+  await withTimeout(again.connect(s.transport()), 2 * STEP_MS, 'connect after signing in again');
+  const out = await profile(again);
+  assert.equal(out.isError, undefined, toolText(out));
+  assert.equal(out.structuredContent.upstream_subject, LOGIN);
+  assert.notEqual(decodeJWT(s.user.tokens().access_token).payload.sid, sid, 'a new grant');
+  await again.close();
 });
 
 test('frontmcp\'s own refresh keeps the vault entry of the grant', { timeout: TEST_MS }, async () => {

@@ -4,29 +4,38 @@
 // It is for deployments on one host that must survive a restart without
 // running Redis: a revoked grant or a used authorization code stays revoked or
 // used. Several processes may use the file at once — a server and the
-// operator commands run beside it, or two servers — because no handle stays
-// open: every operation opens the file, runs its one bbolt transaction and
-// closes the file again. Reads lock the file shared (flock(2)) and run in
-// parallel, also across processes; writes lock it exclusively, so writers are
-// serialised across processes and every operation of the store contract is
-// atomic there too. Each write commits with fsync, so it is durable. Opening
-// the file costs some microseconds, little next to a write's fsync; the price
-// is that reads wait while a write commits.
+// operator commands run beside it, or two servers — taking turns: a process
+// keeps the file open, locked exclusively (flock(2)), while it uses it and
+// no other process asks for it, and lets it go as soon as one does. Each
+// write commits with fsync, so it is durable; the writes of concurrent
+// operations commit together, sharing one fsync (group commit). Every
+// operation of the store contract is one bbolt transaction, so it is atomic
+// across processes too.
 //
 // # Locking
 //
-// flock(2) lets new readers in while a writer waits, so the readers
-// of a busy process could keep a writer of another process out for good.
-// Every operation therefore first passes a turnstile, an exclusive lock on a
-// second file (path + ".lock", mode 0600, kept) held only until the
-// operation has the store file's lock: a writer waiting there for readers to
-// finish keeps new ones out. A file lock belongs to an open file description,
-// so two handles of one process conflict like two processes; the Stores of
-// one process on one file therefore share in-process locks, taken first, and
-// the file locks are contended only by other processes. An operation waits
-// for other processes at most [Options.Timeout] before it fails with
-// [ErrLocked]. Systems without flock(2) leave the locking to bbolt, without
-// the turnstile.
+// A process that wants the file passes a turnstile first: an exclusive
+// lock on a second file (path + ".lock", mode 0600, kept), held until it
+// has the store file's lock. The process holding the file checks, at the
+// start of every operation, whether the turnstile is held (it takes the
+// lock shared for an instant) and, if so, lets the file go once its
+// operations in flight are done; idle for 2 ms, it lets the file go
+// anyway. So another process waits for at most the operations in
+// flight, or that idle time. Operations that had to wait for the file run
+// on it without that check, so every process makes progress on each turn.
+// The check also makes sure that the file is still the one opened: a
+// removed or replaced file is opened anew, never written behind the new
+// one's back. A reader finding the file held shared by another process
+// (a process that may only read the file does so) reads under a shared
+// lock of its own.
+//
+// A file lock belongs to an open file description, so two handles of one
+// process conflict like two processes; the Stores of one process on one
+// file therefore share its handle, and the file locks are contended only
+// by other processes. An operation waits for other processes at most
+// [Options.Timeout] before it fails with [ErrLocked]. Systems without
+// flock(2) leave the locking to bbolt, without the turnstile: there a
+// process waits until the one holding the file has been idle.
 //
 // # Layout
 //
@@ -34,9 +43,11 @@
 // hash), plus, for records that expire, an index bucket keyed by expiry time
 // and ID. Expired records are treated as absent, removed when a write touches
 // them, and swept in batches from the index by a goroutine that Close stops.
-// A meta bucket holds the schema version, which [Open] sets and checks and
-// every transaction checks again, as another process may have replaced the
-// file.
+// A grant's rotated-out refresh hashes live apart from its record, in a
+// bucket of their own inside "grants_prev" (see previous.go), so a rotation
+// writes a few keys however long the chain. A meta bucket holds the schema
+// version, which [Open] sets (migrating older files) and checks and every
+// transaction checks again, as another process may have replaced the file.
 package filestore
 
 import (
@@ -68,8 +79,10 @@ const (
 // bounds how long a sweep holds the write lock.
 const sweepBatch = 1000
 
-// schemaVersion is stored in the meta bucket; other versions are refused.
-const schemaVersion = "1"
+// schemaVersion is stored in the meta bucket; other versions are refused,
+// except version 1 (grants holding their previous hashes), which Open
+// migrates.
+const schemaVersion = "2"
 
 // ErrLocked reports that an operation (or [Open]) waited [Options.Timeout] for
 // the store file's lock while another process held it. Errors wrapping it
@@ -127,13 +140,16 @@ type kind struct {
 	name  string
 	data  []byte
 	index []byte // expiry index; nil for records that do not expire
+	// drop, when set, removes what belongs to a record of the kind
+	// outside its bucket, whenever the record is removed.
+	drop func(tx *bolt.Tx, id []byte) error
 }
 
 var (
-	pendingKind = kind{"pending authorization", []byte("pending"), []byte("pending_expiry")}
-	codeKind    = kind{"authorization code", []byte("codes"), []byte("codes_expiry")}
-	grantKind   = kind{"grant", []byte("grants"), []byte("grants_expiry")}
-	clientKind  = kind{"client", []byte("clients"), nil}
+	pendingKind = kind{"pending authorization", []byte("pending"), []byte("pending_expiry"), nil}
+	codeKind    = kind{"authorization code", []byte("codes"), []byte("codes_expiry"), nil}
+	grantKind   = kind{"grant", []byte("grants"), []byte("grants_expiry"), dropPrevious}
+	clientKind  = kind{"client", []byte("clients"), nil, nil}
 	metaBucket  = []byte("meta")
 	versionKey  = []byte("version")
 	expiring    = []kind{pendingKind, codeKind, grantKind}
@@ -153,8 +169,8 @@ type expiryOnly struct {
 
 // Open opens the store file at path, creating it and its lock file (mode
 // 0600) and their directory (mode 0700) if needed, and checks its schema
-// version. The file stays closed between operations, so other processes may
-// open it too.
+// version, migrating a file of an older one. The file is shared with other
+// processes as the package doc describes.
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -215,13 +231,19 @@ func checkSchema(tx *bolt.Tx) error {
 	return nil
 }
 
-// initBuckets creates what a new file lacks. It returns errNoChange, rolling
-// back without an fsync, when the file is complete.
+// initBuckets creates what a new file lacks and migrates a file of schema
+// version 1. It returns errNoChange, rolling back without an fsync, when the
+// file is complete.
 func initBuckets(tx *bolt.Tx) error {
 	complete := true
 	if meta := tx.Bucket(metaBucket); meta == nil {
 		complete = false
 	} else if v := meta.Get(versionKey); v == nil {
+		complete = false
+	} else if string(v) == "1" {
+		if err := migrateV1(tx); err != nil {
+			return err
+		}
 		complete = false
 	} else if string(v) != schemaVersion {
 		return fmt.Errorf("unsupported schema version %q (want %s)", v, schemaVersion)
@@ -229,6 +251,7 @@ func initBuckets(tx *bolt.Tx) error {
 	for _, k := range allKinds {
 		complete = complete && tx.Bucket(k.data) != nil && (k.index == nil || tx.Bucket(k.index) != nil)
 	}
+	complete = complete && tx.Bucket(prevBucket) != nil
 	if complete {
 		return errNoChange
 	}
@@ -251,7 +274,8 @@ func initBuckets(tx *bolt.Tx) error {
 			}
 		}
 	}
-	return nil
+	_, err = tx.CreateBucketIfNotExists(prevBucket)
+	return err
 }
 
 func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
@@ -309,61 +333,50 @@ func wrap(err error) error {
 	return fmt.Errorf("%w: filestore: %w", store.ErrUnavailable, err)
 }
 
-// withDB opens the store file for one use, locked shared (read-only) or
-// exclusive (write), runs fn on it and closes it. create lets Open create a
-// missing file; operations never do, so a removed file is an error rather
-// than an empty store.
+// withDB runs fn on the store file, exclusive (write) or for reading (see
+// acquire). create lets Open create a missing file.
 func (s *Store) withDB(ctx context.Context, write, create bool, fn func(*bolt.DB) error) error {
+	return s.withUse(ctx, write, create, func(u use) error { return fn(u.db) })
+}
+
+// withUse runs fn with the store file acquired for it.
+func (s *Store) withUse(ctx context.Context, write, create bool, fn func(use) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return errClosed
 	}
-	f, unlock, err := s.lockFile(ctx, write, create)
+	u, err := s.acquire(ctx, write, create)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	// bbolt locks the file it is given again, which succeeds at once as
-	// lockFile holds the lock on this descriptor; on failure it closes f.
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{
-		ReadOnly:     !write,
-		Timeout:      s.timeout,
-		NoStatistics: true,
-		OpenFile:     func(string, int, os.FileMode) (*os.File, error) { return f, nil },
-	})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return &lockedError{path: s.path, wait: s.timeout}
-	}
-	if err != nil {
-		return fmt.Errorf("%w: filestore: open %s: %w", store.ErrUnavailable, s.path, err)
-	}
-	err = fn(db)
-	// The transaction is over: let other processes in before unmapping.
-	unlockFile(f)
-	if cerr := db.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("%w: filestore: close %s: %w", store.ErrUnavailable, s.path, cerr)
-	}
-	return err
+	defer u.done()
+	return fn(u)
 }
 
-// update runs fn in one read-write transaction of its own file handle, giving
-// it the time read once the transaction holds the write lock. An error from
-// fn rolls everything back; a rule error that must be committed along with a
+// update runs fn in one read-write transaction, giving it the time read
+// once the transaction holds the write lock; the transaction may carry the
+// writes of concurrent operations too (see committer), so fn may run more
+// than once and must reset what it reports at its start. An error from fn
+// rolls its changes back; a rule error that must be committed along with a
 // change (revocation on reuse, removal of an expired record) is set in a
 // variable of the caller while fn returns nil.
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) error) error {
-	return wrap(s.withDB(ctx, true, false, func(db *bolt.DB) error {
-		return db.Update(func(tx *bolt.Tx) error {
+	return wrap(s.withUse(ctx, true, false, func(u use) error {
+		run := func(tx *bolt.Tx) error {
 			if err := checkSchema(tx); err != nil {
 				return err
 			}
 			return fn(tx, s.clock.Now())
-		})
+		}
+		if u.shared != nil {
+			return u.shared.commits.update(u.db, run)
+		}
+		return u.db.Update(run)
 	}))
 }
 
-// view runs fn in a read-only transaction of its own read-only file handle.
+// view runs fn in a read-only transaction.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) error) error {
 	return wrap(s.withDB(ctx, false, false, func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
@@ -434,6 +447,11 @@ func put(tx *bolt.Tx, k kind, id string, enc []byte, exp time.Time, oldExp time.
 func remove(tx *bolt.Tx, k kind, id string, exp time.Time) error {
 	if err := tx.Bucket(k.data).Delete([]byte(id)); err != nil {
 		return err
+	}
+	if k.drop != nil {
+		if err := k.drop(tx, []byte(id)); err != nil {
+			return err
+		}
 	}
 	if k.index == nil {
 		return nil
@@ -529,6 +547,11 @@ func (s *Store) sweepBatch(ctx context.Context, k kind) (removed int, more bool,
 			}
 			if err := data.Delete(id); err != nil {
 				return err
+			}
+			if k.drop != nil {
+				if err := k.drop(tx, id); err != nil {
+					return err
+				}
 			}
 			removed++
 		}
@@ -659,7 +682,9 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.AuthCode, 
 
 // CreateGrant implements [store.Grants].
 func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
-	enc, err := encode(grantKind, g.ID, g)
+	rec := &grantRecord{Grant: *g}
+	rec.PreviousHashes = nil
+	enc, err := encode(grantKind, g.ID, rec)
 	if err != nil {
 		return err
 	}
@@ -678,13 +703,51 @@ func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
 		if err := logGrant(tx, g, now); err != nil {
 			return err
 		}
-		return put(tx, grantKind, g.ID, enc, g.ExpiresAt, oldExp, old != nil)
+		// What an expired grant of that id left is gone with it.
+		if err := dropPrevious(tx, []byte(g.ID)); err != nil {
+			return err
+		}
+		if len(g.PreviousHashes) == 0 {
+			return put(tx, grantKind, g.ID, enc, g.ExpiresAt, oldExp, old != nil)
+		}
+		rec.PrevSeq = 0
+		for _, h := range g.PreviousHashes {
+			if err := addPrevious(tx, rec, h); err != nil {
+				return err
+			}
+		}
+		withPrev, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		return put(tx, grantKind, g.ID, withPrev, g.ExpiresAt, oldExp, old != nil)
 	})
 }
 
 // GetGrant implements [store.Grants].
 func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
 	return getLive(s, ctx, grantKind, id, func(g *store.Grant) time.Time { return g.ExpiresAt })
+}
+
+// PreviousRefreshHashes implements [store.Grants].
+func (s *Store) PreviousRefreshHashes(ctx context.Context, id string) ([]string, error) {
+	var out []string
+	err := s.view(ctx, func(tx *bolt.Tx, now time.Time) error {
+		out = nil
+		g, err := load[expiryOnly](tx, grantKind, id)
+		if err != nil {
+			return err
+		}
+		if g == nil || expired(g.ExpiresAt, now) {
+			return store.ErrNotFound
+		}
+		out = listPrevious(previousOf(tx, id))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // getLive reads one record of kind in a read transaction; a missing or
@@ -710,8 +773,8 @@ func getLive[T any](s *Store, ctx context.Context, k kind, id string, expiresAt 
 
 // liveGrant loads grant id for a write. An expired grant is removed and
 // reported through *gone, to be committed; an absent one is ErrNotFound.
-func liveGrant(tx *bolt.Tx, id string, now time.Time, gone *bool) (*store.Grant, error) {
-	g, err := load[store.Grant](tx, grantKind, id)
+func liveGrant(tx *bolt.Tx, id string, now time.Time, gone *bool) (*grantRecord, error) {
+	g, err := load[grantRecord](tx, grantKind, id)
 	if err != nil {
 		return nil, err
 	}
@@ -726,7 +789,7 @@ func liveGrant(tx *bolt.Tx, id string, now time.Time, gone *bool) (*store.Grant,
 }
 
 // putGrant rewrites a grant whose expiry (and so index entry) is unchanged.
-func putGrant(tx *bolt.Tx, g *store.Grant) error {
+func putGrant(tx *bolt.Tx, g *grantRecord) error {
 	enc, err := json.Marshal(g)
 	if err != nil {
 		return err
@@ -749,15 +812,22 @@ func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextH
 			ruleErr = store.ErrNotFound
 			return err
 		}
-		changed, err := g.Rotate(presentedHash, nextHash, nextExpiry, now)
+		prev := previousOf(tx, grantID)
+		retired, changed, err := g.RotateWith(func(h string) bool { return isPrevious(prev, h) },
+			presentedHash, nextHash, nextExpiry, now)
 		if !changed {
 			return err
 		}
 		// A rotation, or a revocation for reuse that must be committed
 		// together with the ErrReused it reports.
 		ruleErr = err
-		out = g
-		if err := logGrant(tx, g, now); err != nil {
+		out = &g.Grant
+		if retired != "" {
+			if err := addPrevious(tx, g, retired); err != nil {
+				return err
+			}
+		}
+		if err := logGrant(tx, &g.Grant, now); err != nil {
 			return err
 		}
 		return putGrant(tx, g)
@@ -786,7 +856,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 			return errNoChange
 		}
 		g.RevokedAt = now
-		if err := logGrant(tx, g, now); err != nil {
+		if err := logGrant(tx, &g.Grant, now); err != nil {
 			return err
 		}
 		if err := deleteVault(tx, id); err != nil {

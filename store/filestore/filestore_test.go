@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -673,4 +674,125 @@ func TestKeysConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// benchStore opens an empty store file for a benchmark.
+func benchStore(b *testing.B) *Store {
+	s, err := Open(filepath.Join(b.TempDir(), "store.db"), &Options{SweepInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkRotateRefreshFull(b *testing.B) { storetest.BenchRotateRefreshFull(b, benchStore(b)) }
+
+func BenchmarkGetGrantFull(b *testing.B) { storetest.BenchGetGrantFull(b, benchStore(b)) }
+
+func BenchmarkGetSession(b *testing.B) { storetest.BenchGetSession(b, benchStore(b)) }
+
+func BenchmarkRotateRefreshParallel(b *testing.B) {
+	storetest.BenchRotateRefreshParallel(b, benchStore(b))
+}
+
+// TestMigrateV1 opens a file of schema version 1, whose grants hold their
+// rotated-out hashes in the record: Open moves them to the grant's bucket of
+// previous hashes, where reuse detection finds them.
+func TestMigrateV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	c := newClock()
+	exp := c.now.Add(time.Hour)
+	v1 := map[string]any{
+		"id": "g1", "client_id": "c1", "subject": "user-1", "refresh_hash": "r2",
+		"previous_hashes": []string{"r0", "r1"}, "created_at": c.now, "expires_at": exp,
+	}
+	enc, err := json.Marshal(v1)
+	must(t, err)
+	db, err := bolt.Open(path, 0o600, nil)
+	must(t, err)
+	must(t, db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(metaBucket)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(versionKey, []byte("1")); err != nil {
+			return err
+		}
+		grants, err := tx.CreateBucket(grantKind.data)
+		if err != nil {
+			return err
+		}
+		if err := grants.Put([]byte("g1"), enc); err != nil {
+			return err
+		}
+		idx, err := tx.CreateBucket(grantKind.index)
+		if err != nil {
+			return err
+		}
+		return idx.Put(expiryKey(exp, "g1"), nil)
+	}))
+	must(t, db.Close())
+
+	s := openTest(t, path, &Options{Clock: c.Now, SweepInterval: -1})
+	ctx := t.Context()
+	prev, err := s.PreviousRefreshHashes(ctx, "g1")
+	must(t, err)
+	if diff := cmp.Diff([]string{"r0", "r1"}, prev); diff != "" {
+		t.Fatalf("previous hashes after the migration (-want +got):\n%s", diff)
+	}
+	var version string
+	var record map[string]any
+	must(t, s.withDB(ctx, false, false, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			version = string(tx.Bucket(metaBucket).Get(versionKey))
+			return json.Unmarshal(tx.Bucket(grantKind.data).Get([]byte("g1")), &record)
+		})
+	}))
+	if version != schemaVersion {
+		t.Fatalf("schema version after the migration %q, want %q", version, schemaVersion)
+	}
+	if _, ok := record["previous_hashes"]; ok {
+		t.Fatalf("grant record still holds previous_hashes: %v", record)
+	}
+	got, err := s.RotateRefresh(ctx, "g1", "r2", "r3", exp)
+	must(t, err)
+	if got.RefreshHash != "r3" {
+		t.Fatalf("rotation after the migration: refresh hash %q, want r3", got.RefreshHash)
+	}
+	if _, err := s.RotateRefresh(ctx, "g1", "r0", "r4", exp); !errors.Is(err, store.ErrReused) {
+		t.Fatalf("RotateRefresh with a hash the migration moved = %v, want ErrReused", err)
+	}
+}
+
+// TestPreviousBucketFollowsGrant: a grant's bucket of previous hashes is
+// removed with the grant, by a write that finds it expired and by the sweep.
+func TestPreviousBucketFollowsGrant(t *testing.T) {
+	c := newClock()
+	s := openTest(t, filepath.Join(t.TempDir(), "store.db"), &Options{Clock: c.Now, SweepInterval: -1})
+	ctx := t.Context()
+	exp := c.now.Add(time.Minute)
+	for _, id := range []string{"g1", "g2"} {
+		must(t, s.CreateGrant(ctx, &store.Grant{ID: id, RefreshHash: "r0", ExpiresAt: exp}))
+		_, err := s.RotateRefresh(ctx, id, "r0", "r1", exp)
+		must(t, err)
+	}
+	if n := count(t, s, prevBucket); n != 2 {
+		t.Fatalf("%d buckets of previous hashes, want 2", n)
+	}
+	c.Set(exp)
+	if _, err := s.RotateRefresh(ctx, "g1", "r1", "r2", time.Time{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RotateRefresh of an expired grant = %v, want ErrNotFound", err)
+	}
+	if n := count(t, s, prevBucket); n != 1 {
+		t.Fatalf("%d buckets of previous hashes after removing an expired grant, want 1", n)
+	}
+	n, err := s.Sweep()
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("Sweep removed %d records, want 1", n)
+	}
+	if n := count(t, s, prevBucket); n != 0 {
+		t.Fatalf("%d buckets of previous hashes after the sweep, want 0", n)
+	}
 }

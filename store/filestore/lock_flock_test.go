@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,18 +19,37 @@ import (
 	"github.com/frontmcp-go/frontmcp/store"
 )
 
-// holdLock takes a flock(2) lock on a descriptor of its own: to the stores of
-// this process that is exactly what another process holding the lock looks
-// like. The lock is dropped by the returned function or at cleanup.
+// holdLock takes a flock(2) lock on a descriptor of its own, the way
+// another process does: the store file's lock through the turnstile (held
+// until the lock is taken, so a Store of this process holding the file lets
+// it go), or the turnstile file's lock alone. To the stores of this process
+// that is exactly what another process holding the lock looks like. The
+// lock is dropped by the returned function or at cleanup.
 func holdLock(t *testing.T, path string, how int) (release func()) {
 	t.Helper()
+	if !strings.HasSuffix(path, ".lock") {
+		ts, err := os.Open(turnstilePath(path))
+		must(t, err)
+		defer ts.Close()
+		must(t, flock(ts, syscall.LOCK_EX))
+	}
 	f, err := os.Open(path)
 	must(t, err)
-	must(t, syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB))
+	must(t, flock(f, how))
 	var once sync.Once
 	release = func() { once.Do(func() { f.Close() }) }
 	t.Cleanup(release)
 	return release
+}
+
+// flock takes a lock on f, waiting for it.
+func flock(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
 }
 
 // wantLocked fails unless err is the lock-wait timeout for path.
@@ -207,5 +227,61 @@ func TestInProcessNoContention(t *testing.T) {
 	must(t, err)
 	if len(clients) != workers*ops {
 		t.Fatalf("%d clients, want %d", len(clients), workers*ops)
+	}
+}
+
+// TestYieldsToWaitingProcess keeps a Store busy reading from several
+// goroutines while "another process" asks for the store file through the
+// turnstile: the Store lets the file go although it never pauses, its
+// reads wait (rather than fail) while the other holds it, and go on once
+// it lets go.
+func TestYieldsToWaitingProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := openTest(t, path, &Options{SweepInterval: -1, Timeout: time.Minute})
+	ctx := t.Context()
+	must(t, s.CreateClient(ctx, &store.Client{ID: "c"}))
+	var (
+		reads atomic.Int64
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.GetClient(ctx, "c"); err != nil {
+					errs <- err
+					return
+				}
+				reads.Add(1)
+			}
+		})
+	}
+	for reads.Load() < 100 {
+		runtime.Gosched()
+	}
+	held := make(chan func())
+	go func() { held <- holdLock(t, path, syscall.LOCK_EX) }()
+	var release func()
+	select {
+	case release = <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the busy Store did not let the file go to a waiting process")
+	}
+	during := reads.Load()
+	release()
+	for reads.Load() < during+100 {
+		runtime.Gosched()
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("read beside the other process: %v", err)
 	}
 }

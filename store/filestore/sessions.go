@@ -18,7 +18,7 @@ var _ store.Sessions = (*Store)(nil)
 // absolute expiries), so the sweeper removes sessions that were not touched
 // in time. init adds the kind to those every file has (Open creates the
 // buckets in existing files).
-var sessionKind = kind{"session", []byte("sessions"), []byte("sessions_expiry")}
+var sessionKind = kind{"session", []byte("sessions"), []byte("sessions_expiry"), nil}
 
 func init() {
 	allKinds = append(allKinds, sessionKind)

@@ -17,8 +17,8 @@ var _ store.Vault = (*Store)(nil)
 // Both expire, so the sweeper removes them; init adds them to the kinds every
 // file has (Open creates missing buckets in existing files).
 var (
-	vaultKind     = kind{"vault entry", []byte("vault"), []byte("vault_expiry")}
-	vaultLockKind = kind{"vault lease", []byte("vault_locks"), []byte("vault_locks_expiry")}
+	vaultKind     = kind{"vault entry", []byte("vault"), []byte("vault_expiry"), nil}
+	vaultLockKind = kind{"vault lease", []byte("vault_locks"), []byte("vault_locks_expiry"), nil}
 )
 
 func init() {
@@ -142,8 +142,9 @@ func (s *Store) GetVault(ctx context.Context, grantID string) ([]byte, error) {
 	return nil, store.ErrNotFound
 }
 
-// UpdateVault implements [store.Vault].
-func (s *Store) UpdateVault(ctx context.Context, grantID string, envelope []byte) error {
+// UpdateVault implements [store.Vault]: the comparison and the write are
+// one write transaction, so the swap holds across processes sharing the file.
+func (s *Store) UpdateVault(ctx context.Context, grantID string, old, envelope []byte) error {
 	if !utf8.Valid(envelope) {
 		return fmt.Errorf("%w: vault entry %q: the envelope is not text", errInvalid, grantID)
 	}
@@ -160,6 +161,10 @@ func (s *Store) UpdateVault(ctx context.Context, grantID string, envelope []byte
 			return deleteVault(tx, grantID)
 		case vaultAbsent:
 			ruleErr = store.ErrNotFound
+			return errNoChange
+		}
+		if rec.Envelope != string(old) {
+			ruleErr = store.ErrConflict
 			return errNoChange
 		}
 		rec.Envelope = string(envelope)

@@ -48,7 +48,8 @@ type Store struct {
 	sweepAt int // writes that trigger the next full sweep
 	pending map[string]*store.PendingAuthorization
 	codes   map[string]*codeEntry
-	grants  map[string]*store.Grant
+	grants  map[string]*store.Grant // without their PreviousHashes
+	prev    map[string]*hashRing    // rotated-out refresh hashes by grant id
 	clients map[string]*store.Client
 	keys    store.KeySet
 	revs    revocationLog // see revocations.go
@@ -70,6 +71,7 @@ func New(opts *Options) *Store {
 		pending: make(map[string]*store.PendingAuthorization),
 		codes:   make(map[string]*codeEntry),
 		grants:  make(map[string]*store.Grant),
+		prev:    make(map[string]*hashRing),
 		clients: make(map[string]*store.Client),
 		sweepAt: minSweepWrites,
 	}
@@ -135,7 +137,7 @@ func (s *Store) sweep(now time.Time) int {
 	}
 	for id, g := range s.grants {
 		if expired(g.ExpiresAt, now) {
-			delete(s.grants, id)
+			s.dropGrant(id)
 			n++
 		}
 	}
@@ -261,7 +263,15 @@ func (s *Store) CreateGrant(_ context.Context, g *store.Grant) error {
 	if old, ok := s.grants[cp.ID]; ok && !expired(old.ExpiresAt, now) {
 		return store.ErrExists
 	}
+	s.dropGrant(cp.ID)
 	s.grants[cp.ID] = cp
+	if len(g.PreviousHashes) > 0 {
+		r := new(hashRing)
+		for _, h := range g.PreviousHashes {
+			r.add(h)
+		}
+		s.prev[cp.ID] = r
+	}
 	s.logGrant(cp, now)
 	s.wrote(now)
 	return nil
@@ -275,10 +285,17 @@ func (s *Store) liveGrant(id string, now time.Time) (*store.Grant, bool) {
 		return nil, false
 	}
 	if expired(g.ExpiresAt, now) {
-		delete(s.grants, id)
+		s.dropGrant(id)
 		return nil, false
 	}
 	return g, true
+}
+
+// dropGrant forgets grant id and its rotated-out hashes. Called with s.mu
+// held.
+func (s *Store) dropGrant(id string) {
+	delete(s.grants, id)
+	delete(s.prev, id)
 }
 
 // GetGrant implements [store.Grants].
@@ -307,13 +324,84 @@ func (s *Store) RotateRefresh(_ context.Context, grantID, presentedHash, nextHas
 	if !ok {
 		return nil, store.ErrNotFound
 	}
-	// Rotate changes g in place only to rotate or to revoke; both are meant
-	// to be stored.
-	if _, err := g.Rotate(presentedHash, nextHash, nextExpiry, now); err != nil {
+	// RotateWith changes g in place only to rotate or to revoke; both are
+	// meant to be stored.
+	r := s.prev[grantID]
+	retired, _, err := g.RotateWith(r.contains, presentedHash, nextHash, nextExpiry, now)
+	if err != nil {
 		s.logGrant(g, now)
 		return nil, err
 	}
+	if retired != "" {
+		if r == nil {
+			r = new(hashRing)
+			s.prev[grantID] = r
+		}
+		r.add(retired)
+	}
 	return outbound(cloneGrant(g, false)), nil
+}
+
+// PreviousRefreshHashes implements [store.Grants].
+func (s *Store) PreviousRefreshHashes(_ context.Context, id string) ([]string, error) {
+	now, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.liveGrant(id, now); !ok {
+		return nil, store.ErrNotFound
+	}
+	return s.prev[id].list(), nil
+}
+
+// hashRing holds the rotated-out refresh hashes of one grant: the last
+// store.MaxPreviousHashes in the order they were added, and a set of them
+// for the reuse check, so that neither a rotation nor a check costs more
+// for a long chain. A nil *hashRing is empty.
+type hashRing struct {
+	order []string // a ring: the oldest is order[head] once it is full
+	head  int
+	set   map[string]struct{}
+}
+
+// contains reports whether h is remembered. A map lookup compares hashes of
+// random secrets, which tells nothing about a secret (see store.Grant.Rotate).
+func (r *hashRing) contains(h string) bool {
+	if r == nil {
+		return false
+	}
+	_, ok := r.set[h]
+	return ok
+}
+
+// add remembers h, forgetting the oldest hash beyond
+// store.MaxPreviousHashes. A hash already remembered keeps its place.
+func (r *hashRing) add(h string) {
+	if r.set == nil {
+		r.set = make(map[string]struct{})
+	}
+	if _, ok := r.set[h]; ok {
+		return
+	}
+	r.set[h] = struct{}{}
+	if len(r.order) < store.MaxPreviousHashes {
+		r.order = append(r.order, h)
+		return
+	}
+	delete(r.set, r.order[r.head])
+	r.order[r.head] = h
+	r.head = (r.head + 1) % len(r.order)
+}
+
+// list returns the remembered hashes, oldest first.
+func (r *hashRing) list() []string {
+	if r == nil {
+		return []string{}
+	}
+	out := make([]string, 0, len(r.order))
+	out = append(out, r.order[r.head:]...)
+	return append(out, r.order[:r.head]...)
 }
 
 // RevokeGrant implements [store.Grants].
@@ -472,7 +560,7 @@ func cloneCode(c *store.AuthCode, normalise bool) (*store.AuthCode, error) {
 func cloneGrant(g *store.Grant, normalise bool) (*store.Grant, error) {
 	cp := *g
 	cp.Scopes = slices.Clone(g.Scopes)
-	cp.PreviousHashes = slices.Clone(g.PreviousHashes)
+	cp.PreviousHashes = nil // kept in s.prev
 	var err error
 	cp.Claims, err = cloneClaims(g.Claims, normalise)
 	return &cp, err

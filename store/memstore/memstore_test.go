@@ -190,3 +190,11 @@ func BenchmarkRotateRefresh(b *testing.B) { storetest.BenchRotateRefresh(b, New(
 func TestKeysConformance(t *testing.T) {
 	storetest.RunKeys(t, func(t *testing.T) store.Keys { return New(nil) })
 }
+
+func BenchmarkRotateRefreshFull(b *testing.B) { storetest.BenchRotateRefreshFull(b, New(nil)) }
+
+func BenchmarkGetGrantFull(b *testing.B) { storetest.BenchGetGrantFull(b, New(nil)) }
+
+func BenchmarkGetSession(b *testing.B) { storetest.BenchGetSession(b, New(nil)) }
+
+func BenchmarkRotateRefreshParallel(b *testing.B) { storetest.BenchRotateRefreshParallel(b, New(nil)) }

@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"time"
@@ -116,7 +117,7 @@ func (s *Store) GetVault(_ context.Context, grantID string) ([]byte, error) {
 }
 
 // UpdateVault implements [store.Vault].
-func (s *Store) UpdateVault(_ context.Context, grantID string, envelope []byte) error {
+func (s *Store) UpdateVault(_ context.Context, grantID string, old, envelope []byte) error {
 	now, err := s.lock()
 	if err != nil {
 		return err
@@ -125,6 +126,9 @@ func (s *Store) UpdateVault(_ context.Context, grantID string, envelope []byte) 
 	e, ok := s.liveVault(grantID, now)
 	if !ok {
 		return store.ErrNotFound
+	}
+	if !bytes.Equal(e.envelope, old) {
+		return store.ErrConflict
 	}
 	e.envelope = slices.Clone(envelope)
 	return nil

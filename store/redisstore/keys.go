@@ -41,9 +41,13 @@ func (k keys) tagged(kind, id string) string {
 func (k keys) pending(id string) string { return k.tagged("pending", id) }
 func (k keys) code(hash string) string  { return k.tagged("code", hash) }
 func (k keys) grant(id string) string   { return k.tagged("grant", id) }
-func (k keys) client(id string) string  { return k.prefix + "{clients}:client:" + escape(id) }
-func (k keys) clientIndex() string      { return k.prefix + "{clients}:index" }
-func (k keys) grantIndexAll() string    { return k.prefix + "grants:all" }
+
+// grantPrev holds grant id's rotated-out refresh hashes, in the grant's
+// slot (see rotateRefreshScript).
+func (k keys) grantPrev(id string) string { return k.tagged("grant-prev", id) }
+func (k keys) client(id string) string    { return k.prefix + "{clients}:client:" + escape(id) }
+func (k keys) clientIndex() string        { return k.prefix + "{clients}:index" }
+func (k keys) grantIndexAll() string      { return k.prefix + "grants:all" }
 func (k keys) grantIndexSubject(s string) string {
 	return k.prefix + "grants:subject:" + escape(s)
 }

@@ -23,7 +23,8 @@
 //
 //	pending:{id}               pending authorization, JSON string, TTL to its expiry
 //	code:{hash}                authorization code by the code's hash: hash {d, x, u}
-//	grant:{id}                 grant, the refresh-token family: hash {d, x, rh, ph, rx, rv[, rg, gh, gu]}
+//	grant:{id}                 grant, the refresh-token family: hash {d, x, rh, pn, rx, rv[, rg, gh, gu]}
+//	grant-prev:{id}            its rotated-out refresh hashes: sorted set, at most store.MaxPreviousHashes, the grant's TTL
 //	grants:all                 grant ids scored by expiry (ms), for ListGrants
 //	grants:subject:<subject>   the same, per subject
 //	grants:client:<clientID>   the same, per client
@@ -655,11 +656,11 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.AuthCode, 
 	return &c, nil
 }
 
-// grantFields is a grant as stored: the hash fields d, x, rh, ph, rx, rv, rg,
-// gh, gu (see createGrantScript). rg is written, never read back: d holds
-// the grace too.
+// grantFields is a grant as stored: the hash fields d, x, rh, rx, rv, rg, gh,
+// gu (see createGrantScript; pn is the scripts' own). rg is written, never
+// read back: d holds the grace too.
 type grantFields struct {
-	d, x, rh, ph, rx, rv, rg, gh, gu string
+	d, x, rh, rx, rv, rg, gh, gu string
 }
 
 // encodeGrant splits g into its stored fields.
@@ -681,13 +682,6 @@ func encodeGrant(g *store.Grant) (grantFields, error) {
 			return grantFields{}, err
 		}
 	}
-	if len(g.PreviousHashes) > 0 {
-		ph, err := json.Marshal(g.PreviousHashes)
-		if err != nil {
-			return grantFields{}, err
-		}
-		f.ph = string(ph)
-	}
 	if f.x, err = encodeTime(g.ExpiresAt); err != nil {
 		return grantFields{}, err
 	}
@@ -707,11 +701,6 @@ func (f grantFields) decode() (*store.Grant, error) {
 		return nil, err
 	}
 	g.RefreshHash = f.rh
-	if f.ph != "" {
-		if err := json.Unmarshal([]byte(f.ph), &g.PreviousHashes); err != nil {
-			return nil, fmt.Errorf("previous hashes: %w", err)
-		}
-	}
 	var err error
 	if g.RefreshExpiresAt, err = decodeTime(f.rx); err != nil {
 		return nil, err
@@ -733,8 +722,9 @@ func (f grantFields) decode() (*store.Grant, error) {
 	return &g, nil
 }
 
-// grantFieldNames are the fields read for a grant, in grantFields order.
-var grantFieldNames = []any{"d", "x", "rh", "ph", "rx", "rv", "gh", "gu"}
+// grantFieldNames are the fields read for a grant, in grantFields order
+// (without rg).
+var grantFieldNames = []any{"d", "x", "rh", "rx", "rv", "gh", "gu"}
 
 // fieldsFromReply reads an HMGET reply of grantFieldNames; ok is false when
 // the grant does not exist.
@@ -755,7 +745,7 @@ func fieldsFromReply(vals []any) (f grantFields, ok bool, err error) {
 			return f, false, fmt.Errorf("HMGET value %T", v)
 		}
 	}
-	return grantFields{d: out[0], x: out[1], rh: out[2], ph: out[3], rx: out[4], rv: out[5], gh: out[6], gu: out[7]}, true, nil
+	return grantFields{d: out[0], x: out[1], rh: out[2], rx: out[3], rv: out[4], gh: out[5], gu: out[6]}, true, nil
 }
 
 // CreateGrant implements [store.Grants]. The grant is added to the indexes
@@ -790,8 +780,12 @@ func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
 			return err
 		}
 	}
-	status, err := s.evalStatus(ctx, "CreateGrant", createGrantScript, []string{s.keys.grant(g.ID)},
-		mustEncodeTime(now), f.d, f.x, f.rh, f.ph, f.rx, f.rv, d, f.rg, f.gh, f.gu)
+	args := []any{mustEncodeTime(now), f.d, f.x, f.rh, f.rx, f.rv, d, f.rg, f.gh, f.gu}
+	for _, h := range lastDistinct(g.PreviousHashes, store.MaxPreviousHashes) {
+		args = append(args, h)
+	}
+	status, err := s.evalStatus(ctx, "CreateGrant", createGrantScript,
+		[]string{s.keys.grant(g.ID), s.keys.grantPrev(g.ID)}, args...)
 	if err != nil {
 		return err
 	}
@@ -865,7 +859,7 @@ func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextH
 		next = mustEncodeTime(nextExpiry)
 	}
 	key := s.keys.grant(grantID)
-	status, vals, err := s.evalArray(ctx, "RotateRefresh", rotateRefreshScript, []string{key},
+	status, vals, err := s.evalArray(ctx, "RotateRefresh", rotateRefreshScript, []string{key, s.keys.grantPrev(grantID)},
 		mustEncodeTime(now), presentedHash, nextHash, next, store.MaxPreviousHashes)
 	if err != nil {
 		return nil, err
@@ -879,14 +873,52 @@ func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextH
 	if status != statusOK {
 		return nil, s.statusErr("RotateRefresh", status)
 	}
-	if len(vals) != 7 {
+	if len(vals) != 6 {
 		return nil, s.unavailable("RotateRefresh", fmt.Errorf("script answered %d values", len(vals)))
 	}
-	g, err := grantFields{d: vals[0], x: vals[1], rh: vals[2], ph: vals[3], rx: vals[4], gh: vals[5], gu: vals[6]}.decode()
+	g, err := grantFields{d: vals[0], x: vals[1], rh: vals[2], rx: vals[3], gh: vals[4], gu: vals[5]}.decode()
 	if err != nil {
 		return nil, s.corrupt("RotateRefresh", key, err)
 	}
 	return g, nil
+}
+
+// PreviousRefreshHashes implements [store.Grants] in one script, so the
+// grant's expiry and its hashes are read together.
+func (s *Store) PreviousRefreshHashes(ctx context.Context, id string) ([]string, error) {
+	now, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	status, vals, err := s.evalArray(ctx, "PreviousRefreshHashes", previousHashesScript,
+		[]string{s.keys.grant(id), s.keys.grantPrev(id)}, mustEncodeTime(now))
+	if err != nil {
+		return nil, err
+	}
+	if status != statusOK {
+		return nil, s.statusErr("PreviousRefreshHashes", status)
+	}
+	return vals, nil
+}
+
+// lastDistinct returns the hashes a grant created with hashes remembers:
+// each kept once, in its first place, and the newest max of them (as
+// rotations one by one would leave them).
+func lastDistinct(hashes []string, max int) []string {
+	var out []string
+	seen := make(map[string]bool, len(hashes))
+	for _, h := range hashes {
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		out = append(out, h)
+		if len(out) > max {
+			delete(seen, out[0])
+			out = out[1:]
+		}
+	}
+	return out
 }
 
 // RevokeGrant implements [store.Grants].

@@ -171,6 +171,13 @@ func cloneGrant(g *store.Grant) *store.Grant {
 	return &cp
 }
 
+// withoutPrevious is g as GetGrant and RotateRefresh return it.
+func withoutPrevious(g *store.Grant) *store.Grant {
+	cp := cloneGrant(g)
+	cp.PreviousHashes = nil
+	return cp
+}
+
 // TestRotateMatchesGoRule checks the Lua port of the rotation rule against
 // store.Grant.Rotate itself: a seeded random walk of rotations with current,
 // previous, forged and empty hashes, tokens in and past their retry grace,
@@ -251,7 +258,7 @@ func TestRotateMatchesGoRule(t *testing.T) {
 			retries++
 		}
 		if wantErr == nil {
-			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(withoutPrevious(want), got, cmpopts.EquateEmpty()); diff != "" {
 				t.Fatalf("step %d: RotateRefresh result (-want +got):\n%s", step, diff)
 			}
 		} else if got != nil {
@@ -262,6 +269,9 @@ func TestRotateMatchesGoRule(t *testing.T) {
 			stored, err := s.GetGrant(ctx, model.ID)
 			if err != nil {
 				t.Fatalf("step %d: GetGrant: %v", step, err)
+			}
+			if stored.PreviousHashes, err = s.PreviousRefreshHashes(ctx, model.ID); err != nil {
+				t.Fatalf("step %d: PreviousRefreshHashes: %v", step, err)
 			}
 			if diff := cmp.Diff(model, stored, cmpopts.EquateEmpty()); diff != "" {
 				t.Fatalf("step %d: stored grant (-model +stored):\n%s", step, diff)
@@ -327,6 +337,9 @@ func TestPreviousHashesTrimmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if stored.PreviousHashes, err = s.PreviousRefreshHashes(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(g, stored); diff != "" {
 		t.Fatalf("stored grant differs from the Go rule's (-want +got):\n%s", diff)
 	}
@@ -359,6 +372,8 @@ func TestKeyLayout(t *testing.T) {
 	must(s.SavePending(ctx, &store.PendingAuthorization{ID: "p1", ExpiresAt: now.Add(10 * time.Minute)}))
 	must(s.SaveCode(ctx, &store.AuthCode{Hash: "codehash", GrantID: "g1", ExpiresAt: now.Add(time.Minute)}))
 	must(s.CreateGrant(ctx, &store.Grant{ID: "g1", Subject: "alice", ClientID: "c1", RefreshHash: "r0", ExpiresAt: now.Add(30 * 24 * time.Hour)}))
+	_, err := s.RotateRefresh(ctx, "g1", "r0", "r1", time.Time{})
+	must(err)
 	must(s.CreateClient(ctx, &store.Client{ID: "c1"}))
 	must(s.CreateClient(ctx, &store.Client{ID: "odd}{id%"}))
 
@@ -373,6 +388,7 @@ func TestKeyLayout(t *testing.T) {
 	slices.Sort(keys)
 	want := []string{
 		"code:{codehash}",
+		"grant-prev:{g1}",
 		"grant:{g1}",
 		"grants:all",
 		"grants:client:c1",
@@ -392,6 +408,7 @@ func TestKeyLayout(t *testing.T) {
 		{"pending:{p1}", 10*time.Minute - 5*time.Second, 10 * time.Minute},
 		{"code:{codehash}", 55 * time.Second, time.Minute},
 		{"grant:{g1}", 30*24*time.Hour - time.Minute, 30 * 24 * time.Hour},
+		{"grant-prev:{g1}", 30*24*time.Hour - time.Minute, 30 * 24 * time.Hour},
 		{"grants:all", 30*24*time.Hour - time.Minute, 30 * 24 * time.Hour},
 		{"{clients}:client:c1", -1, -1}, // no expiry
 	}
@@ -412,8 +429,13 @@ func TestKeyLayout(t *testing.T) {
 	fields, err := admin.HKeys(ctx, p+"grant:{g1}").Result()
 	must(err)
 	slices.Sort(fields)
-	if diff := cmp.Diff([]string{"d", "ph", "rh", "rv", "rx", "x"}, fields); diff != "" {
+	if diff := cmp.Diff([]string{"d", "pn", "rh", "rv", "rx", "x"}, fields); diff != "" {
 		t.Errorf("grant hash fields (-want +got):\n%s", diff)
+	}
+	prev, err := admin.ZRangeWithScores(ctx, p+"grant-prev:{g1}", 0, -1).Result()
+	must(err)
+	if diff := cmp.Diff([]redis.Z{{Score: 1, Member: "r0"}}, prev); diff != "" {
+		t.Errorf("previous hashes (-want +got):\n%s", diff)
 	}
 }
 
@@ -443,6 +465,9 @@ func TestHashTags(t *testing.T) {
 		// A record kind keyed by the same id shares the grant's slot.
 		if a, b := slot(k.grant(id)), slot(k.tagged("vault", id)); a != b {
 			t.Errorf("grant:{%s} in slot %d, vault:{%s} in %d", id, a, id, b)
+		}
+		if a, b := slot(k.grant(id)), slot(k.grantPrev(id)); a != b {
+			t.Errorf("grant:{%s} in slot %d, grant-prev:{%s} in %d", id, a, id, b)
 		}
 	}
 	// Records spread: a hundred grants use more than one slot.
@@ -899,8 +924,12 @@ func TestOneRoundTrip(t *testing.T) {
 		calls[name], _ = strconv.Atoi(v)
 	}
 	// Commands run inside a script are counted too: each script reads the
-	// record with one HMGET and writes it with one HSET.
-	want := map[string]int{"evalsha": 2 * n, "hmget": 2 * n, "hset": 2 * n}
+	// record with one HMGET and writes it with one HSET; a rotation also
+	// looks the presented hash up among the previous ones (ZSCORE) and adds
+	// the retired one (ZADD), giving the grant's first previous-hash set
+	// the grant's TTL (PTTL of both keys, PEXPIRE).
+	want := map[string]int{"evalsha": 2 * n, "hmget": 2 * n, "hset": 2 * n,
+		"zscore": n, "zadd": n, "pttl": 2 * n, "pexpire": n}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Fatalf("commands for %d ConsumeCode and %d RotateRefresh (-want +got):\n%s", n, n, diff)
 	}
@@ -964,6 +993,14 @@ func BenchmarkConsumeCode(b *testing.B) { storetest.BenchConsumeCode(b, benchSto
 
 func BenchmarkRotateRefresh(b *testing.B) { storetest.BenchRotateRefresh(b, benchStore(b)) }
 
+func BenchmarkRotateRefreshFull(b *testing.B) { storetest.BenchRotateRefreshFull(b, benchStore(b)) }
+
+func BenchmarkGetGrantFull(b *testing.B) { storetest.BenchGetGrantFull(b, benchStore(b)) }
+
+func BenchmarkRotateRefreshParallel(b *testing.B) {
+	storetest.BenchRotateRefreshParallel(b, benchStore(b))
+}
+
 // aclRules are the permissions docs/deployment.md gives a dedicated Redis
 // user; a cluster also needs aclClusterRules.
 const (
@@ -1022,4 +1059,56 @@ func TestACLUser(t *testing.T) {
 			return open(t, o, clock)
 		})
 	})
+}
+
+// TestLegacyPreviousHashes reads and rotates a grant stored by an earlier
+// version, whose rotated-out hashes are a JSON array in the grant hash (ph):
+// they count as previous hashes, and the first rotation moves them into the
+// grant's sorted set.
+func TestLegacyPreviousHashes(t *testing.T) {
+	clock := newClock()
+	o := singleOpts(t)
+	s := open(t, o, clock.Now)
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	now := clock.Now()
+	g := &store.Grant{ID: "g", ClientID: "c", Subject: "u", RefreshHash: "r2", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	f, err := encodeGrant(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(&redis.Options{Addr: o.Addr})
+	defer admin.Close()
+	key := s.keys.grant("g")
+	if err := admin.HSet(ctx, key, "d", f.d, "x", f.x, "rh", f.rh, "ph", `["r0","r1"]`, "rx", f.rx, "rv", f.rv).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PExpire(ctx, key, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := s.PreviousRefreshHashes(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"r0", "r1"}, prev); diff != "" {
+		t.Fatalf("previous hashes of a legacy grant (-want +got):\n%s", diff)
+	}
+	if _, err := s.RotateRefresh(ctx, "g", "r2", "r3", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if ph, err := admin.HExists(ctx, key, "ph").Result(); err != nil || ph {
+		t.Fatalf("ph after a rotation: exists %v, %v; want it moved", ph, err)
+	}
+	if prev, err = s.PreviousRefreshHashes(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"r0", "r1", "r2"}, prev); diff != "" {
+		t.Fatalf("previous hashes after the rotation (-want +got):\n%s", diff)
+	}
+	if d := admin.PTTL(ctx, s.keys.grantPrev("g")).Val(); d <= 0 || d > time.Hour {
+		t.Fatalf("TTL of the moved hashes %v, want the grant's", d)
+	}
+	if _, err := s.RotateRefresh(ctx, "g", "r0", "x", time.Time{}); !errors.Is(err, store.ErrReused) {
+		t.Fatalf("RotateRefresh with a moved hash = %v, want ErrReused", err)
+	}
 }

@@ -74,23 +74,32 @@ return {OK, v[1]}
 // holds the id. A grant is a hash: d is the JSON of the fields that never
 // change, x the expiry, and the fields that rotation and revocation change
 // are kept apart so that the scripts never re-encode the JSON: rh the current
-// refresh hash, ph the previous hashes (a JSON array, "" when none), rx the
-// refresh expiry and rv the revocation time ("" while active). Only grants
-// with a retry grace have rg (the grace in ns, capped at
+// refresh hash, pn the number of the newest rotated-out hash (0: none), rx
+// the refresh expiry and rv the revocation time ("" while active). Only
+// grants with a retry grace have rg (the grace in ns, capped at
 // store.MaxRefreshReuseGrace; also in d, but the rotation script reads it
 // here), and only while a token is in grace gh (its hash) and gu (the end of
-// its grace).
-// KEYS[1] grant key; ARGV now, d, x, rh, ph, rx, rv, TTL in ms, rg, gh, gu
-// ("" for an absent field).
+// its grace). The rotated-out hashes are the members of a sorted set of
+// their own (KEYS[2], same hash tag), scored 1, 2, … in the order they were
+// rotated out, at most store.MaxPreviousHashes, with the grant's TTL: a
+// rotation adds one member and a reuse check is one ZSCORE, however long the
+// chain. Grants stored by an older version keep the previous hashes in the
+// grant hash instead (ph, a JSON array), until their next rotation moves them.
+// KEYS[1] grant key, KEYS[2] previous-hash key; ARGV now, d, x, rh, rx, rv,
+// TTL in ms, rg, gh, gu ("" for an absent field), then the previous hashes,
+// oldest first (distinct, at most store.MaxPreviousHashes).
 var createGrantScript = newScript(`
 local x = redis.call('HGET', KEYS[1], 'x')
 if x and before(ARGV[1], x) then return EXISTS end
-redis.call('DEL', KEYS[1])
-if tonumber(ARGV[8]) > 0 then
-  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3], 'rh', ARGV[4], 'ph', ARGV[5], 'rx', ARGV[6], 'rv', ARGV[7])
-  if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'rg', ARGV[9]) end
-  if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'gh', ARGV[10], 'gu', ARGV[11]) end
-  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+redis.call('DEL', KEYS[1], KEYS[2])
+if tonumber(ARGV[7]) > 0 then
+  local n = #ARGV - 10
+  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3], 'rh', ARGV[4], 'pn', n, 'rx', ARGV[5], 'rv', ARGV[6])
+  if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'rg', ARGV[8]) end
+  if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'gh', ARGV[9], 'gu', ARGV[10]) end
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  for i = 1, n do redis.call('ZADD', KEYS[2], i, ARGV[10 + i]) end
+  if n > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[7]) end
 end
 return OK
 `)
@@ -106,15 +115,19 @@ return OK
 
 // rotateRefreshScript is refresh-token rotation with reuse detection (RFC 9700
 // §4.14.2, RFC 6749 §6) and its retry grace. It is a line-by-line port of
-// store.Grant.Rotate, which cannot be called from Lua; the conformance suite
-// and a differential test against the Go rule keep the two equal. The grant's
-// expiry check that Rotate leaves to its caller comes first. Lua compares
-// strings by identity of interned values, so the comparisons do not depend on
-// where two hashes differ; the loop over previous hashes looks at every entry.
-// plus adds rg nanoseconds (at most a minute, exact in a double) to a stored
-// time.
-// KEYS[1] grant key; ARGV now, presented hash, next hash, next expiry ("" for
-// none), MaxPreviousHashes. Answers {OK, d, x, rh, ph, rx, gh, gu} or {status}.
+// store.Grant.RotateWith, which cannot be called from Lua; the conformance
+// suite and a differential test against the Go rule keep the two equal. The
+// grant's expiry check that Rotate leaves to its caller comes first. Lua
+// compares strings by identity of interned values, so the comparisons do not
+// depend on where two hashes differ; a previous hash is looked up in the
+// sorted set (a hash of a random secret: the lookup tells nothing about a
+// secret). A retired hash already in the set keeps its place; the set keeps
+// the newest max members and the grant's TTL. plus adds rg nanoseconds (at
+// most a minute, exact in a double) to a stored time. A grant stored by an
+// older version has its previous hashes moved from ph into the set first.
+// KEYS[1] grant key, KEYS[2] previous-hash key; ARGV now, presented hash,
+// next hash, next expiry ("" for none), MaxPreviousHashes. Answers
+// {OK, d, x, rh, rx, gh, gu} or {status}.
 var rotateRefreshScript = newScript(`
 local function plus(t, ns)
   local s = tonumber(string.sub(t, 1, 12)) + math.floor(ns / 1e9)
@@ -123,35 +136,37 @@ local function plus(t, ns)
   return string.format('%012d%09d', s, n)
 end
 local now, presented, nextHash, nextExpiry, max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local v = redis.call('HMGET', KEYS[1], 'd', 'x', 'rh', 'ph', 'rx', 'rv', 'rg', 'gh', 'gu')
+local v = redis.call('HMGET', KEYS[1], 'd', 'x', 'rh', 'pn', 'rx', 'rv', 'rg', 'gh', 'gu', 'ph')
 local x = v[2]
 if not v[1] or not x or not before(now, x) then return {NOTFOUND} end
-local rh, ph, rx, rv = v[3] or '', v[4] or '', v[5] or '', v[6] or ''
+local rh, pn, rx, rv = v[3] or '', tonumber(v[4] or '0') or 0, v[5] or '', v[6] or ''
 local rg, gh, gu = tonumber(v[7] or '0') or 0, v[8] or '', v[9] or ''
+local function retire(h)
+  if redis.call('ZADD', KEYS[2], 'NX', pn + 1, h) == 0 then return end
+  pn = pn + 1
+  if pn > max then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(max + 1)) end
+  if redis.call('PTTL', KEYS[2]) < 0 then
+    local t = redis.call('PTTL', KEYS[1])
+    if t > 0 then redis.call('PEXPIRE', KEYS[2], t) end
+  end
+end
+if v[10] then
+  if v[10] ~= '' then
+    for _, h in ipairs(cjson.decode(v[10])) do retire(h) end
+  end
+  redis.call('HDEL', KEYS[1], 'ph')
+  redis.call('HSET', KEYS[1], 'pn', pn)
+end
 local live = rv == '' and rh ~= '' and (rx == '' or before(now, rx))
 local retry = live and presented ~= '' and nextHash ~= presented and gh ~= '' and gu ~= '' and before(now, gu) and gh == presented
-local prev = {}
-if ph ~= '' then prev = cjson.decode(ph) end
-if not retry and presented ~= '' then
-  local found = false
-  for i = 1, #prev do
-    if prev[i] == presented then found = true end
-  end
-  if found then
-    if rv == '' then redis.call('HSET', KEYS[1], 'rv', now) end
-    return {REUSED}
-  end
+if not retry and presented ~= '' and redis.call('ZSCORE', KEYS[2], presented) then
+  if rv == '' then redis.call('HSET', KEYS[1], 'rv', now) end
+  return {REUSED}
 end
 if not live then return {NOTFOUND} end
 if not retry and (presented == '' or rh ~= presented) then return {MISMATCH} end
 if nextHash ~= presented then
-  prev[#prev + 1] = rh
-  local n = #prev
-  if n > max then
-    local kept = {}
-    for i = n - max + 1, n do kept[#kept + 1] = prev[i] end
-    prev = kept
-  end
+  retire(rh)
   if not retry then
     if rg > 0 then
       gh, gu = rh, plus(now, rg)
@@ -162,11 +177,25 @@ if nextHash ~= presented then
     end
   end
   rh = nextHash
-  ph = cjson.encode(prev)
 end
 if nextExpiry == '' or before(x, nextExpiry) then nextExpiry = x end
-redis.call('HSET', KEYS[1], 'rh', rh, 'ph', ph, 'rx', nextExpiry)
-return {OK, v[1], x, rh, ph, nextExpiry, gh, gu}
+redis.call('HSET', KEYS[1], 'rh', rh, 'pn', pn, 'rx', nextExpiry)
+return {OK, v[1], x, rh, nextExpiry, gh, gu}
+`)
+
+// previousHashesScript reads a live grant's rotated-out hashes, oldest first
+// (from ph for a grant an older version stored and no rotation has moved
+// yet). KEYS[1] grant key, KEYS[2] previous-hash key; ARGV now. Answers
+// {OK, hashes...} or {NOTFOUND}.
+var previousHashesScript = newScript(`
+local v = redis.call('HMGET', KEYS[1], 'x', 'ph')
+if not v[1] or not before(ARGV[1], v[1]) then return {NOTFOUND} end
+local out = {OK}
+if v[2] and v[2] ~= '' then
+  for _, h in ipairs(cjson.decode(v[2])) do out[#out + 1] = h end
+end
+for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do out[#out + 1] = h end
+return out
 `)
 
 // indexGrantScript adds a grant id to one grant index, a sorted set scored by

@@ -55,11 +55,16 @@ if not e then return {NOTFOUND} end
 return {OK, e}
 `)
 
-// updateVaultScript replaces the envelope of a live entry, keeping its TTL.
-// KEYS[1] vault key, KEYS[2] grant key; ARGV now, envelope.
+// updateVaultScript replaces the envelope of a live entry if it still holds
+// the expected one (compare-and-swap), keeping its TTL. KEYS[1] vault key,
+// KEYS[2] grant key; ARGV now, expected envelope, new envelope. Answers OK,
+// NOTFOUND or CONFLICT (statusConflict).
 var updateVaultScript = newScript(liveVaultLua + `
-if not liveVault(ARGV[1]) then return NOTFOUND end
-redis.call('HSET', KEYS[1], 'e', ARGV[2])
+local CONFLICT = 6
+local e = liveVault(ARGV[1])
+if not e then return NOTFOUND end
+if e ~= ARGV[2] then return CONFLICT end
+redis.call('HSET', KEYS[1], 'e', ARGV[3])
 return OK
 `)
 
@@ -124,15 +129,18 @@ func (s *Store) GetVault(ctx context.Context, grantID string) ([]byte, error) {
 }
 
 // UpdateVault implements [store.Vault].
-func (s *Store) UpdateVault(ctx context.Context, grantID string, envelope []byte) error {
+func (s *Store) UpdateVault(ctx context.Context, grantID string, old, envelope []byte) error {
 	now, err := s.begin()
 	if err != nil {
 		return err
 	}
 	status, err := s.evalStatus(ctx, "UpdateVault", updateVaultScript,
-		[]string{s.keys.vault(grantID), s.keys.grant(grantID)}, mustEncodeTime(now), envelope)
+		[]string{s.keys.vault(grantID), s.keys.grant(grantID)}, mustEncodeTime(now), old, envelope)
 	if err != nil {
 		return err
+	}
+	if status == statusConflict {
+		return store.ErrConflict
 	}
 	return s.statusErr("UpdateVault", status)
 }

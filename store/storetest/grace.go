@@ -33,7 +33,7 @@ func testRetryGrace(t *testing.T, open func(*testing.T, store.Clock) store.Store
 		want.RefreshExpiresAt = next
 		want.GraceHash = "r0"
 		want.GraceUntil = rotatedAt.Add(grace)
-		h.wantEqual("RotateRefresh result", got, &want)
+		h.wantEqual("RotateRefresh result", got, withoutPrevious(&want))
 		h.wantEqual("GetGrant after rotation", h.getGrant("g1"), &want)
 		return h, &want, rotatedAt
 	}
@@ -48,7 +48,7 @@ func testRetryGrace(t *testing.T, open func(*testing.T, store.Clock) store.Store
 		h.wantEqual("GetGrant", h.getGrant("g1"), g)
 		got, err := h.s.ListGrants(h.ctx, store.GrantFilter{})
 		h.must("ListGrants", err)
-		h.wantEqual("ListGrants", got, []*store.Grant{g})
+		h.wantEqual("ListGrants", got, []*store.Grant{withoutPrevious(g)})
 	})
 	t.Run("RetryWithinGrace", func(t *testing.T) {
 		h, want, rotatedAt := rotated(t)
@@ -62,7 +62,7 @@ func testRetryGrace(t *testing.T, open func(*testing.T, store.Clock) store.Store
 		want.RefreshExpiresAt = next
 		// The window stays where the rotation of r0 put it.
 		want.GraceHash, want.GraceUntil = "r0", rotatedAt.Add(grace)
-		h.wantEqual("RotateRefresh result", got, want)
+		h.wantEqual("RotateRefresh result", got, withoutPrevious(want))
 		h.wantEqual("GetGrant after the retry", h.getGrant("g1"), want)
 
 		// The new token is current: its rotation moves the grace to it.
@@ -74,7 +74,7 @@ func testRetryGrace(t *testing.T, open func(*testing.T, store.Clock) store.Store
 		want.PreviousHashes = []string{"r0", "r1", "r2"}
 		want.RefreshExpiresAt = next
 		want.GraceHash, want.GraceUntil = "r2", h.clock.Now().Add(grace)
-		h.wantEqual("RotateRefresh after the retry", got, want)
+		h.wantEqual("RotateRefresh after the retry", got, withoutPrevious(want))
 	})
 	t.Run("RepeatedRetries", func(t *testing.T) {
 		h, want, rotatedAt := rotated(t)

@@ -12,6 +12,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -214,11 +216,26 @@ func (h *harness) wantEqual(op string, got, want any) {
 	}
 }
 
+// getGrant returns the grant as stored: GetGrant's result, which must leave
+// PreviousHashes empty, with the hashes PreviousRefreshHashes returns.
 func (h *harness) getGrant(id string) *store.Grant {
 	h.t.Helper()
 	g, err := h.s.GetGrant(h.ctx, id)
 	h.must("GetGrant "+id, err)
+	if len(g.PreviousHashes) > 0 {
+		h.t.Fatalf("GetGrant %s returned PreviousHashes %q, want them left out", id, g.PreviousHashes)
+	}
+	g.PreviousHashes, err = h.s.PreviousRefreshHashes(h.ctx, id)
+	h.must("PreviousRefreshHashes "+id, err)
 	return g
+}
+
+// withoutPrevious returns a copy of g without PreviousHashes: a grant as
+// GetGrant, ListGrants and RotateRefresh return it.
+func withoutPrevious(g *store.Grant) *store.Grant {
+	cp := *g
+	cp.PreviousHashes = nil
+	return &cp
 }
 
 func testPending(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
@@ -591,7 +608,7 @@ func testRotate(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		want.RefreshHash = "r1"
 		want.PreviousHashes = []string{"r0"}
 		want.RefreshExpiresAt = next
-		h.wantEqual("RotateRefresh result", got, &want)
+		h.wantEqual("RotateRefresh result", got, withoutPrevious(&want))
 		h.wantEqual("GetGrant after rotation", h.getGrant("g1"), &want)
 
 		// The chain continues from the new hash; previous hashes accumulate.
@@ -602,7 +619,7 @@ func testRotate(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		want.RefreshHash = "r2"
 		want.PreviousHashes = []string{"r0", "r1"}
 		want.RefreshExpiresAt = next
-		h.wantEqual("second RotateRefresh result", got, &want)
+		h.wantEqual("second RotateRefresh result", got, withoutPrevious(&want))
 		h.wantEqual("GetGrant after second rotation", h.getGrant("g1"), &want)
 	})
 	t.Run("NoRotation", func(t *testing.T) {
@@ -621,7 +638,7 @@ func testRotate(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		got, err = h.s.RotateRefresh(h.ctx, "g1", "r0", "r0", next)
 		h.must("second RotateRefresh without rotation", err)
 		want.RefreshExpiresAt = next
-		h.wantEqual("second RotateRefresh result", got, &want)
+		h.wantEqual("second RotateRefresh result", got, withoutPrevious(&want))
 	})
 	t.Run("ExpiryCappedAtGrant", func(t *testing.T) {
 		h, g := created(t)
@@ -735,6 +752,80 @@ func testRotate(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 			h.wantErr("RotateRefresh on a grant without refresh token, presented "+presented, err, store.ErrNotFound)
 		}
 		h.wantEqual("GetGrant", h.getGrant("g1"), g)
+	})
+	t.Run("PreviousHashesBounded", func(t *testing.T) {
+		// A full set of remembered hashes: each rotation forgets the
+		// oldest. A forgotten hash is refused without revoking; a
+		// remembered one is still reuse.
+		h := setup(t, open)
+		g := h.grant("g1", "user-1", "client-1", "r0")
+		for i := range store.MaxPreviousHashes {
+			g.PreviousHashes = append(g.PreviousHashes, "p"+strconv.Itoa(i))
+		}
+		h.must("CreateGrant", h.s.CreateGrant(h.ctx, g))
+		h.wantEqual("GetGrant", h.getGrant("g1"), g)
+		next := h.clock.Now().Add(time.Hour)
+		for _, step := range [][2]string{{"r0", "r1"}, {"r1", "r2"}} {
+			_, err := h.s.RotateRefresh(h.ctx, "g1", step[0], step[1], next)
+			h.must("RotateRefresh "+step[0], err)
+		}
+		want := slices.Concat(g.PreviousHashes[2:], []string{"r0", "r1"})
+		prev, err := h.s.PreviousRefreshHashes(h.ctx, "g1")
+		h.must("PreviousRefreshHashes", err)
+		h.wantEqual("PreviousRefreshHashes after two rotations", prev, want)
+		for _, forgotten := range []string{"p0", "p1"} {
+			_, err = h.s.RotateRefresh(h.ctx, "g1", forgotten, "x", next)
+			h.wantErr("RotateRefresh with forgotten "+forgotten, err, store.ErrMismatch)
+		}
+		if !h.getGrant("g1").RevokedAt.IsZero() {
+			t.Fatal("a forgotten hash revoked the grant")
+		}
+		_, err = h.s.RotateRefresh(h.ctx, "g1", "p2", "x", next)
+		h.wantErr("RotateRefresh with the oldest remembered hash", err, store.ErrReused)
+		if h.getGrant("g1").RevokedAt.IsZero() {
+			t.Fatal("reuse of a remembered hash did not revoke the grant")
+		}
+	})
+	t.Run("CreateKeepsLastPrevious", func(t *testing.T) {
+		h := setup(t, open)
+		g := h.grant("g1", "user-1", "client-1", "r0")
+		for i := range store.MaxPreviousHashes + 3 {
+			g.PreviousHashes = append(g.PreviousHashes, "p"+strconv.Itoa(i))
+		}
+		h.must("CreateGrant", h.s.CreateGrant(h.ctx, g))
+		prev, err := h.s.PreviousRefreshHashes(h.ctx, "g1")
+		h.must("PreviousRefreshHashes", err)
+		h.wantEqual("PreviousRefreshHashes", prev, g.PreviousHashes[3:])
+	})
+	t.Run("PreviousRefreshHashes", func(t *testing.T) {
+		h, g := created(t)
+		prev, err := h.s.PreviousRefreshHashes(h.ctx, "g1")
+		h.must("PreviousRefreshHashes before a rotation", err)
+		h.wantEqual("PreviousRefreshHashes before a rotation", prev, []string{})
+		_, err = h.s.PreviousRefreshHashes(h.ctx, "nope")
+		h.wantErr("PreviousRefreshHashes of an unknown grant", err, store.ErrNotFound)
+		_, err = h.s.RotateRefresh(h.ctx, "g1", "r0", "r1", g.ExpiresAt)
+		h.must("RotateRefresh", err)
+		h.must("RevokeGrant", h.s.RevokeGrant(h.ctx, "g1"))
+		prev, err = h.s.PreviousRefreshHashes(h.ctx, "g1")
+		h.must("PreviousRefreshHashes of a revoked grant", err)
+		h.wantEqual("PreviousRefreshHashes of a revoked grant", prev, []string{"r0"})
+		h.clock.Set(g.ExpiresAt)
+		_, err = h.s.PreviousRefreshHashes(h.ctx, "g1")
+		h.wantErr("PreviousRefreshHashes at grant expiry", err, store.ErrNotFound)
+	})
+	t.Run("RecreatedForgetsPrevious", func(t *testing.T) {
+		// A grant created anew under the id of an expired one starts
+		// without the old one's rotated-out hashes.
+		h, g := created(t)
+		_, err := h.s.RotateRefresh(h.ctx, "g1", "r0", "r1", g.ExpiresAt)
+		h.must("RotateRefresh", err)
+		h.clock.Set(g.ExpiresAt)
+		fresh := h.grant("g1", "user-1", "client-1", "s0")
+		h.must("CreateGrant anew", h.s.CreateGrant(h.ctx, fresh))
+		h.wantEqual("GetGrant of the new grant", h.getGrant("g1"), fresh)
+		_, err = h.s.RotateRefresh(h.ctx, "g1", "r0", "s1", fresh.ExpiresAt)
+		h.wantErr("RotateRefresh with a hash of the expired grant", err, store.ErrMismatch)
 	})
 }
 
@@ -900,7 +991,9 @@ func testCopies(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		h.must("RotateRefresh", err)
 		want.RefreshHash = "r1"
 		want.PreviousHashes = []string{"r0"}
-		rotated.PreviousHashes[0] = "mutated"
+		if len(rotated.PreviousHashes) > 0 {
+			t.Fatalf("RotateRefresh returned PreviousHashes %q, want them left out", rotated.PreviousHashes)
+		}
 		rotated.Scopes[0] = "mutated"
 		mutateClaims(rotated.Claims)
 		h.wantEqual("GetGrant after mutating a rotated record", h.getGrant("g1"), want)
@@ -910,7 +1003,9 @@ func testCopies(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		if len(list) != 1 {
 			t.Fatalf("ListGrants returned %d grants, want 1", len(list))
 		}
-		list[0].PreviousHashes[0] = "mutated"
+		if len(list[0].PreviousHashes) > 0 {
+			t.Fatalf("ListGrants returned PreviousHashes %q, want them left out", list[0].PreviousHashes)
+		}
 		list[0].Scopes[0] = "mutated"
 		mutateClaims(list[0].Claims)
 		h.wantEqual("GetGrant after mutating a listed record", h.getGrant("g1"), want)

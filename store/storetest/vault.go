@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -32,8 +33,8 @@ func (h *harness) wantNoVault(op, grantID string) {
 }
 
 // testVault checks [store.Vault]: entries bound to live grants, expiry,
-// removal on revocation, updates that never resurrect an entry, and the
-// refresh lease.
+// removal on revocation, updates that never resurrect an entry and never
+// overwrite a concurrent change (compare-and-swap), and the refresh lease.
 func testVault(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 	t.Run("RoundTripWithGrant", func(t *testing.T) {
 		h := setup(t, open)
@@ -73,7 +74,7 @@ func testVault(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		h.wantVault("GetVault just before expiry", "g1", envelope("a"))
 		h.clock.Set(exp)
 		h.wantNoVault("GetVault at expiry", "g1")
-		h.wantErr("UpdateVault after expiry", h.s.UpdateVault(h.ctx, "g1", envelope("b")), store.ErrNotFound)
+		h.wantErr("UpdateVault after expiry", h.s.UpdateVault(h.ctx, "g1", envelope("a"), envelope("b")), store.ErrNotFound)
 		// An already expired entry is not stored.
 		h.must("PutVault expired", h.s.PutVault(h.ctx, "g1", envelope("c"), exp))
 		h.wantNoVault("GetVault of an entry stored expired", "g1")
@@ -95,14 +96,82 @@ func testVault(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		h.must("CreateGrant", h.s.CreateGrant(h.ctx, g))
 		exp := h.clock.Now().Add(time.Hour)
 		h.must("PutVault", h.s.PutVault(h.ctx, "g1", envelope("a"), exp))
-		h.must("UpdateVault", h.s.UpdateVault(h.ctx, "g1", envelope("b")))
+		h.must("UpdateVault", h.s.UpdateVault(h.ctx, "g1", envelope("a"), envelope("b")))
 		h.wantVault("GetVault after update", "g1", envelope("b"))
 		h.clock.Set(exp)
 		h.wantNoVault("GetVault at the original expiry", "g1")
 		// Update never creates an entry.
 		h.must("CreateGrant g2", h.s.CreateGrant(h.ctx, h.grant("g2", "user-1", "client-1", "rh2")))
-		h.wantErr("UpdateVault of a missing entry", h.s.UpdateVault(h.ctx, "g2", envelope("c")), store.ErrNotFound)
+		h.wantErr("UpdateVault of a missing entry", h.s.UpdateVault(h.ctx, "g2", nil, envelope("c")), store.ErrNotFound)
 		h.wantNoVault("GetVault after a refused update", "g2")
+	})
+
+	t.Run("UpdateCompareAndSwap", func(t *testing.T) {
+		h := setup(t, open)
+		g := h.grant("g1", "user-1", "client-1", "rh1")
+		h.must("CreateGrant", h.s.CreateGrant(h.ctx, g))
+		h.must("PutVault", h.s.PutVault(h.ctx, "g1", envelope("a"), g.ExpiresAt))
+		// A writer that read "a" replaces it; a second writer that also
+		// read "a" must not overwrite that change.
+		h.must("UpdateVault a→b", h.s.UpdateVault(h.ctx, "g1", envelope("a"), envelope("b")))
+		h.wantErr("UpdateVault a→c after a→b", h.s.UpdateVault(h.ctx, "g1", envelope("a"), envelope("c")), store.ErrConflict)
+		h.wantVault("GetVault after the lost swap", "g1", envelope("b"))
+		h.wantErr("UpdateVault with no expected envelope", h.s.UpdateVault(h.ctx, "g1", nil, envelope("c")), store.ErrConflict)
+		h.must("UpdateVault b→c", h.s.UpdateVault(h.ctx, "g1", envelope("b"), envelope("c")))
+		h.wantVault("GetVault after b→c", "g1", envelope("c"))
+		// Writing back the same envelope is a swap like any other.
+		h.must("UpdateVault c→c", h.s.UpdateVault(h.ctx, "g1", envelope("c"), envelope("c")))
+		h.wantVault("GetVault after c→c", "g1", envelope("c"))
+	})
+
+	t.Run("LostUpdateRace", func(t *testing.T) {
+		h := setup(t, open)
+		g := h.grant("g1", "user-1", "client-1", "rh1")
+		h.must("CreateGrant", h.s.CreateGrant(h.ctx, g))
+		h.must("PutVault", h.s.PutVault(h.ctx, "g1", envelope("start"), g.ExpiresAt))
+		// Every worker read "start" and writes its own envelope: exactly
+		// one swap succeeds, and the entry holds the winner's envelope.
+		errs := race(func(i int) error {
+			return h.s.UpdateVault(h.ctx, "g1", envelope("start"), envelope(fmt.Sprintf("w%d", i)))
+		})
+		w := winner(t, errs, store.ErrConflict)
+		h.wantVault("GetVault after the race", "g1", envelope(fmt.Sprintf("w%d", w)))
+	})
+
+	t.Run("ReadModifyWriteCounts", func(t *testing.T) {
+		h := setup(t, open)
+		g := h.grant("g1", "user-1", "client-1", "rh1")
+		h.must("CreateGrant", h.s.CreateGrant(h.ctx, g))
+		h.must("PutVault", h.s.PutVault(h.ctx, "g1", envelope("0"), g.ExpiresAt))
+		// Each worker adds one to the counter in the envelope with a
+		// read-modify-write loop; no increment may be lost.
+		const rounds = 3
+		errs := race(func(int) error {
+			for range rounds {
+				for {
+					cur, err := h.s.GetVault(h.ctx, "g1")
+					if err != nil {
+						return err
+					}
+					var n int
+					if _, err := fmt.Sscanf(string(cur[len(envelope("")):]), "%d", &n); err != nil {
+						return err
+					}
+					err = h.s.UpdateVault(h.ctx, "g1", cur, envelope(fmt.Sprint(n+1)))
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, store.ErrConflict) {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		for i, err := range errs {
+			h.must(fmt.Sprintf("worker %d", i), err)
+		}
+		h.wantVault("GetVault after the increments", "g1", envelope(fmt.Sprint(Workers*rounds)))
 	})
 
 	t.Run("RevokeGrantRemoves", func(t *testing.T) {
@@ -112,7 +181,7 @@ func testVault(t *testing.T, open func(*testing.T, store.Clock) store.Store) {
 		h.must("PutVault", h.s.PutVault(h.ctx, "g1", envelope("a"), g.ExpiresAt))
 		h.must("RevokeGrant", h.s.RevokeGrant(h.ctx, "g1"))
 		h.wantNoVault("GetVault after revocation", "g1")
-		h.wantErr("UpdateVault after revocation", h.s.UpdateVault(h.ctx, "g1", envelope("b")), store.ErrNotFound)
+		h.wantErr("UpdateVault after revocation", h.s.UpdateVault(h.ctx, "g1", envelope("a"), envelope("b")), store.ErrNotFound)
 		h.wantNoVault("GetVault after a refused update", "g1")
 	})
 

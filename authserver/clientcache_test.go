@@ -1,0 +1,169 @@
+package authserver
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/frontmcp-go/frontmcp/store"
+)
+
+// clientReads counts the client reads of a real store (it observes; the
+// memstore does the work).
+type clientReads struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (c *clientReads) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c.n.Add(1)
+	return c.Store.GetClient(ctx, id)
+}
+
+// registerDynamic registers a client through RFC 7591 and returns its id,
+// secret ("" for a public client) and registration access token.
+func (e *tkEnv) registerDynamic(t *testing.T, method string) (id, secret, rat string) {
+	t.Helper()
+	r := e.register(t, "application/json", `{"redirect_uris":["`+tkRedirect+`"],"token_endpoint_auth_method":"`+method+`"}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.raw)
+	}
+	id, secret = r.str("client_id"), r.str("client_secret")
+	if secret != "" {
+		e.secrets[id] = secret
+	}
+	return id, secret, r.str("registration_access_token")
+}
+
+// refreshOK refreshes rt as clientID and returns the next refresh token.
+func (e *tkEnv) refreshOK(t *testing.T, clientID, rt string) string {
+	t.Helper()
+	r := e.tokenAs(t, clientID, tkRefreshForm(rt))
+	if r.status != http.StatusOK {
+		t.Fatalf("refresh: %d %s", r.status, r.raw)
+	}
+	return r.str("refresh_token")
+}
+
+// TestClientCacheReads: refresh_token requests read a registered client
+// from the store once per clientCacheTTL; authorization codes read it every
+// time.
+func TestClientCacheReads(t *testing.T) {
+	var reads *clientReads
+	e := newTkEnv(t, func(o *Options) {
+		reads = &clientReads{Store: o.Store}
+		o.Store = reads
+	})
+	for _, method := range []string{"none", "client_secret_basic"} {
+		t.Run(method, func(t *testing.T) {
+			id, _, _ := e.registerDynamic(t, method)
+			before := reads.n.Load()
+			tr, _ := e.redeem(t, id)
+			rt := tr.str("refresh_token")
+			for range 3 {
+				rt = e.refreshOK(t, id, rt)
+			}
+			if n := reads.n.Load() - before; n != 2 {
+				t.Errorf("code + 3 refreshes read the client %d times, want 2", n)
+			}
+			e.clock.Advance(clientCacheTTL)
+			rt = e.refreshOK(t, id, rt)
+			if n := reads.n.Load() - before; n != 3 {
+				t.Errorf("a refresh after clientCacheTTL did not read the client again (%d reads)", n)
+			}
+			e.redeem(t, id)
+			if n := reads.n.Load() - before; n != 4 {
+				t.Errorf("a code redemption did not read the client (%d reads)", n)
+			}
+		})
+	}
+}
+
+// TestClientCacheRefusals: credentials the cached client would refuse are
+// checked against the store, with the same answer as without the cache.
+func TestClientCacheRefusals(t *testing.T) {
+	e := newTkEnv(t, nil)
+	id, secret, _ := e.registerDynamic(t, "client_secret_basic")
+	tr, _ := e.redeem(t, id)
+	rt := e.refreshOK(t, id, tr.str("refresh_token"))
+
+	wrong := tkBasicAuth(id, secret+"x")
+	r := e.send(t, "application/x-www-form-urlencoded", tkRefreshForm(rt).Encode(), wrong)
+	tkWantError(t, r, http.StatusUnauthorized, "invalid_client")
+	if r.header.Get("WWW-Authenticate") != basicChallenge {
+		t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+	}
+	form := tkRefreshForm(rt)
+	form.Set("client_id", id)
+	form.Set("client_secret", secret)
+	tkWantError(t, e.send(t, "application/x-www-form-urlencoded", form.Encode(), nil), http.StatusUnauthorized, "invalid_client")
+	e.refreshOK(t, id, rt)
+}
+
+// TestClientCacheDeletion: deleting a client ends its refreshes at once,
+// with invalid_client as without the cache, whether it is deleted through
+// RFC 7592 on this server or in the store by another process (which revokes
+// its grants, as `frontmcp clients remove` does).
+func TestClientCacheDeletion(t *testing.T) {
+	e := newTkEnv(t, nil)
+
+	id, _, rat := e.registerDynamic(t, "none")
+	tr, _ := e.redeem(t, id)
+	rt := e.refreshOK(t, id, tr.str("refresh_token"))
+	if r := e.configRequest(t, http.MethodDelete, id, rat); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.status, r.raw)
+	}
+	tkWantError(t, e.tokenAs(t, id, tkRefreshForm(rt)), http.StatusUnauthorized, "invalid_client")
+
+	id, _, _ = e.registerDynamic(t, "none")
+	tr, code := e.redeem(t, id)
+	rt = e.refreshOK(t, id, tr.str("refresh_token"))
+	ctx := context.Background()
+	if err := e.store.DeleteClient(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.RevokeGrant(ctx, code.GrantID); err != nil {
+		t.Fatal(err)
+	}
+	tkWantError(t, e.tokenAs(t, id, tkRefreshForm(rt)), http.StatusUnauthorized, "invalid_client")
+
+	// Deleted without its grants (their revocation failed): the cached
+	// copy accepts the client for at most clientCacheTTL.
+	id, _, _ = e.registerDynamic(t, "none")
+	tr, _ = e.redeem(t, id)
+	rt = e.refreshOK(t, id, tr.str("refresh_token"))
+	if err := e.store.DeleteClient(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rt = e.refreshOK(t, id, rt)
+	e.clock.Advance(clientCacheTTL)
+	tkWantError(t, e.tokenAs(t, id, tkRefreshForm(rt)), http.StatusUnauthorized, "invalid_client")
+}
+
+// TestClientCacheBound: the cache never holds more than clientCacheMax
+// clients, and drops expired ones first.
+func TestClientCacheBound(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	cc := newClientCache(func() time.Time { return now })
+	for i := range clientCacheMax {
+		cc.put(&store.Client{ID: "c" + string(rune('a'+i%26)) + time.Duration(i).String()})
+	}
+	cc.put(&store.Client{ID: "fresh"})
+	if len(cc.entries) != clientCacheMax {
+		t.Fatalf("%d entries, want %d", len(cc.entries), clientCacheMax)
+	}
+	now = now.Add(clientCacheTTL)
+	if cc.get("fresh") != nil {
+		t.Error("an expired client was returned")
+	}
+	cc.put(&store.Client{ID: "later"})
+	if len(cc.entries) != 1 || cc.get("later") == nil {
+		t.Errorf("after expiry: %d entries, want only the new one", len(cc.entries))
+	}
+	cc.forget("later")
+	if cc.get("later") != nil {
+		t.Error("forget left the client")
+	}
+}
