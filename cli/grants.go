@@ -168,6 +168,14 @@ func grantsRevoke(ctx context.Context, args []string, o *Options) int {
 			return env.storeFailed(o.Stderr, "grants revoke", "reading grant "+id, gerr)
 		case !g.RevokedAt.IsZero():
 			fmt.Fprintf(o.Stderr, "frontmcp grants revoke: grant %s was already revoked at %s\n", id, date(g.RevokedAt))
+			// Revoking again is a no-op for the grant but records the
+			// revocation in the store's log once more (idempotent), in case
+			// the first record was lost, so every instance enforces it.
+			if err = env.st.RevokeGrant(ctx, id); isNotFound(err) {
+				err = nil
+			} else if err != nil {
+				env.storeFailed(o.Stderr, "grants revoke", "revoking grant "+id, err)
+			}
 		default:
 			err = env.st.RevokeGrant(ctx, id)
 			if err == nil {
@@ -195,8 +203,8 @@ func revokeGrants(ctx context.Context, st store.Grants, f store.GrantFilter) (in
 	return len(ids), err
 }
 
-// revokeGrantIDs revokes every active grant matching f and returns the IDs
-// it revoked, also when it fails part way. A grant that expires or
+// revokeGrantIDs revokes every grant matching f and returns the IDs of those
+// that were active, also when it fails part way. A grant that expires or
 // disappears meanwhile is skipped.
 func revokeGrantIDs(ctx context.Context, st store.Grants, f store.GrantFilter) ([]string, error) {
 	grants, err := st.ListGrants(ctx, f)
@@ -205,16 +213,18 @@ func revokeGrantIDs(ctx context.Context, st store.Grants, f store.GrantFilter) (
 	}
 	var revoked []string
 	for _, g := range grants {
-		if !g.RevokedAt.IsZero() {
-			continue
-		}
+		// Grants already revoked are revoked again, uncounted: a no-op for
+		// the grant that records the revocation in the store's log once
+		// more (idempotent), in case the first record was lost.
 		if err := st.RevokeGrant(ctx, g.ID); err != nil {
 			if isNotFound(err) {
 				continue
 			}
 			return revoked, err
 		}
-		revoked = append(revoked, g.ID)
+		if g.RevokedAt.IsZero() {
+			revoked = append(revoked, g.ID)
+		}
 	}
 	return revoked, nil
 }
