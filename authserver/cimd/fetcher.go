@@ -13,11 +13,11 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/frontmcp-go/frontmcp/internal/httpcache"
 	"github.com/frontmcp-go/frontmcp/store"
 )
 
@@ -526,12 +526,8 @@ func isJSONMediaType(mt string) bool {
 // lifetime returns how long a document fetched at now with header h is used;
 // see Resolve.
 func (f *Fetcher) lifetime(h http.Header, now time.Time) time.Duration {
-	d, ok := cacheMaxAge(h)
-	if ok {
-		if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
-			d -= time.Duration(min(age, 1<<31)) * time.Second
-		}
-	} else if exp := h.Get("Expires"); exp != "" {
+	d, ok := httpcache.MaxAge(h)
+	if exp := h.Get("Expires"); !ok && exp != "" {
 		// RFC 9111 §5.3: an invalid Expires means already expired. The
 		// lifetime is Expires - Date (§4.2.1), with now for a missing Date.
 		d = 0
@@ -544,30 +540,4 @@ func (f *Fetcher) lifetime(h http.Header, now time.Time) time.Duration {
 		}
 	}
 	return min(max(d, f.opts.CacheMin), f.opts.CacheMax)
-}
-
-// cacheMaxAge reads the max-age directive of h's Cache-Control fields;
-// no-store, no-cache and an invalid max-age yield 0. ok is false when none of
-// them is present.
-func cacheMaxAge(h http.Header) (time.Duration, bool) {
-	var (
-		maxAge time.Duration
-		found  bool
-	)
-	for _, field := range h.Values("Cache-Control") {
-		for d := range strings.SplitSeq(field, ",") {
-			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "no-store", "no-cache":
-				return 0, true
-			case "max-age":
-				secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(value), `"`), 10, 64)
-				if err != nil || secs < 0 {
-					return 0, true
-				}
-				maxAge, found = time.Duration(min(secs, 1<<31))*time.Second, true
-			}
-		}
-	}
-	return maxAge, found
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/frontmcp-go/frontmcp/internal/httpcache"
 	"github.com/frontmcp-go/frontmcp/token"
 )
 
@@ -192,39 +193,9 @@ func isJSONMediaType(mt string) bool {
 // [MinRefresh, MaxAge]. no-store and no-cache mean MinRefresh; no max-age
 // means MaxAge.
 func (s *Set) lifetime(h http.Header) time.Duration {
-	maxAge, ok := cacheMaxAge(h)
+	maxAge, ok := httpcache.MaxAge(h)
 	if !ok {
 		return s.maxAge
 	}
-	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
-		maxAge -= time.Duration(min(age, 1<<31)) * time.Second
-	}
 	return min(max(maxAge, s.minRefresh), s.maxAge)
-}
-
-// cacheMaxAge reads the max-age directive of the Cache-Control fields of h;
-// no-store and no-cache yield 0. ok is false when there is neither.
-func cacheMaxAge(h http.Header) (time.Duration, bool) {
-	var (
-		maxAge time.Duration
-		found  bool
-	)
-	for _, field := range h.Values("Cache-Control") {
-		for d := range strings.SplitSeq(field, ",") {
-			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "no-store", "no-cache":
-				return 0, true
-			case "max-age":
-				secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(value), `"`), 10, 64)
-				if err != nil || secs < 0 {
-					// RFC 9111 §4.2.1: an invalid max-age makes the
-					// response stale, as no-cache does.
-					return 0, true
-				}
-				maxAge, found = time.Duration(min(secs, 1<<31))*time.Second, true
-			}
-		}
-	}
-	return maxAge, found
 }
