@@ -105,6 +105,29 @@ func (s *Server) authenticateClient(ctx context.Context, creds grant.ClientCrede
 	return c, nil
 }
 
+// acceptPOST starts a JSON endpoint that takes POST only: its answers are
+// never cached (RFC 6749 §5.1: Cache-Control no-store, Pragma no-cache), a
+// cross-origin endpoint (cors) answers the CORS preflight, and other
+// methods get 405 naming the endpoint. It reports whether the caller goes on.
+func acceptPOST(w http.ResponseWriter, r *http.Request, endpoint string, cors bool) bool {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	allow := "POST"
+	if cors {
+		allow = "POST, OPTIONS"
+		if allowCORS(w, r, allow) {
+			return false
+		}
+	}
+	if r.Method != http.MethodPost {
+		h.Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "the %s endpoint accepts POST only", endpoint))
+		return false
+	}
+	return true
+}
+
 // allowCORS prepares a response of a cross-origin JSON endpoint (token,
 // registration): browser-based MCP clients call these from another origin
 // (Fetch Standard, CORS protocol). The endpoints never use cookies, so every

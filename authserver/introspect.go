@@ -63,12 +63,7 @@ var inactive = &introspection{}
 // answer does not wait for any poll interval. Responses carry Cache-Control:
 // no-store; a store failure is 503 temporarily_unavailable.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	if r.Method != http.MethodPost {
-		h.Set("Allow", "POST")
-		writeJSON(w, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "the introspection endpoint accepts POST only"))
+	if !acceptPOST(w, r, "introspection", false) {
 		return
 	}
 	resp, e := s.introspect(r)

@@ -63,15 +63,7 @@ type registrationRequest struct {
 // invalid_token without it), a redirect URI allowlist (invalid_redirect_uri
 // naming the URI) and a cap on the number of clients (403 access_denied).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	if allowCORS(w, r, "POST, OPTIONS") {
-		return
-	}
-	if r.Method != http.MethodPost {
-		h.Set("Allow", "POST, OPTIONS")
-		writeJSON(w, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "the registration endpoint accepts POST only"))
+	if !acceptPOST(w, r, "registration", true) {
 		return
 	}
 	if !s.checkInitialAccessToken(w, r) {

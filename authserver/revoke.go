@@ -77,15 +77,7 @@ func classifyToken(raw string) tokenKind {
 // temporarily_unavailable (503, with Retry-After) when the store fails. Every
 // response carries Cache-Control: no-store.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	if allowCORS(w, r, "POST, OPTIONS") {
-		return
-	}
-	if r.Method != http.MethodPost {
-		h.Set("Allow", "POST, OPTIONS")
-		writeJSON(w, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "the revocation endpoint accepts POST only"))
+	if !acceptPOST(w, r, "revocation", true) {
 		return
 	}
 	if e := s.revoke(r); e != nil {

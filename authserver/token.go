@@ -2,7 +2,6 @@ package authserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -38,18 +37,18 @@ type tokenResponse struct {
 // without reflection: every successful token request ends here.
 func (r *tokenResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"access_token":`...)
-	b = appendJSONString(b, r.AccessToken)
+	b = token.AppendJSONString(b, r.AccessToken)
 	b = append(b, `,"token_type":`...)
-	b = appendJSONString(b, r.TokenType)
+	b = token.AppendJSONString(b, r.TokenType)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, r.ExpiresIn, 10)
 	if r.Scope != "" {
 		b = append(b, `,"scope":`...)
-		b = appendJSONString(b, r.Scope)
+		b = token.AppendJSONString(b, r.Scope)
 	}
 	if r.RefreshToken != "" {
 		b = append(b, `,"refresh_token":`...)
-		b = appendJSONString(b, r.RefreshToken)
+		b = token.AppendJSONString(b, r.RefreshToken)
 	}
 	return append(b, '}')
 }
@@ -63,21 +62,6 @@ func writeTokenResponse(w http.ResponseWriter, r *tokenResponse) {
 	w.Write(append(body, '\n'))
 }
 
-// appendJSONString appends s as encoding/json encodes a string: printable
-// ASCII that needs no escaping (encoding/json also escapes <, > and &) as
-// it is, any other string through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
 // handleToken is the token endpoint (RFC 6749 §3.2, OAuth 2.1 §3.2): the
 // authorization_code grant (§4.1.3) and the refresh_token grant (§6, with the
 // rotation and reuse detection of OAuth 2.1 §4.3.1 and RFC 9700 §4.14.2).
@@ -86,15 +70,7 @@ func appendJSONString(b []byte, s string) []byte {
 // Pragma: no-cache (RFC 6749 §5.1) and is JSON. Browser clients may call it
 // cross-origin; it never reads cookies.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	if allowCORS(w, r, "POST, OPTIONS") {
-		return
-	}
-	if r.Method != http.MethodPost {
-		h.Set("Allow", "POST, OPTIONS")
-		writeJSON(w, http.StatusMethodNotAllowed, grant.Errorf(grant.CodeInvalidRequest, "the token endpoint accepts POST only"))
+	if !acceptPOST(w, r, "token", true) {
 		return
 	}
 	resp, e := s.token(r)
@@ -102,7 +78,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		// RFC 6749 §5.2: a client that tried the Authorization header gets
 		// 401 with a challenge for its scheme.
 		if e.Code == grant.CodeInvalidClient && len(r.Header.Values("Authorization")) > 0 {
-			h.Set("WWW-Authenticate", basicChallenge)
+			w.Header().Set("WWW-Authenticate", basicChallenge)
 		}
 		writeOAuthError(w, e)
 		return

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -148,3 +149,25 @@ func writeJSONOut(w io.Writer, v any) {
 
 // isNotFound reports whether err is the store's not-found error.
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// adminFunc runs one operator subcommand with the arguments after its name.
+type adminFunc func(ctx context.Context, args []string, o *Options) int
+
+// subcommand runs the subcommand of group named by args[0]; help prints
+// usage to stdout, anything else unknown is a usage error.
+func subcommand(ctx context.Context, group, usage string, args []string, o *Options, cmds map[string]adminFunc) int {
+	if len(args) == 0 {
+		fmt.Fprint(o.Stderr, usage)
+		return ExitUsage
+	}
+	if run, ok := cmds[args[0]]; ok {
+		return run(ctx, args[1:], o)
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(o.Stdout, usage)
+		return ExitOK
+	}
+	fmt.Fprintf(o.Stderr, "frontmcp %s: unknown command %q\n\n%s", group, args[0], usage)
+	return ExitUsage
+}

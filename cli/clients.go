@@ -56,23 +56,9 @@ type clientInfo struct {
 }
 
 func clientsCmd(ctx context.Context, args []string, o *Options) int {
-	if len(args) == 0 {
-		fmt.Fprint(o.Stderr, clientsUsage)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "list":
-		return clientsList(ctx, args[1:], o)
-	case "add":
-		return clientsAdd(ctx, args[1:], o)
-	case "remove":
-		return clientsRemove(ctx, args[1:], o)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(o.Stdout, clientsUsage)
-		return ExitOK
-	}
-	fmt.Fprintf(o.Stderr, "frontmcp clients: unknown command %q\n\n%s", args[0], clientsUsage)
-	return ExitUsage
+	return subcommand(ctx, "clients", clientsUsage, args, o, map[string]adminFunc{
+		"list": clientsList, "add": clientsAdd, "remove": clientsRemove,
+	})
 }
 
 func clientsList(ctx context.Context, args []string, o *Options) int {

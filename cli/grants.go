@@ -61,21 +61,9 @@ func grantStatus(g *store.Grant, now time.Time) string {
 }
 
 func grantsCmd(ctx context.Context, args []string, o *Options) int {
-	if len(args) == 0 {
-		fmt.Fprint(o.Stderr, grantsUsage)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "list":
-		return grantsList(ctx, args[1:], o)
-	case "revoke":
-		return grantsRevoke(ctx, args[1:], o)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(o.Stdout, grantsUsage)
-		return ExitOK
-	}
-	fmt.Fprintf(o.Stderr, "frontmcp grants: unknown command %q\n\n%s", args[0], grantsUsage)
-	return ExitUsage
+	return subcommand(ctx, "grants", grantsUsage, args, o, map[string]adminFunc{
+		"list": grantsList, "revoke": grantsRevoke,
+	})
 }
 
 func grantsList(ctx context.Context, args []string, o *Options) int {

@@ -321,6 +321,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// open serves the start of a request on session id: it looks the session
+// up (answering 404 or 503 itself), arranges for r to end at its token's
+// expiry or revocation (guard) and takes a reference on the session's local
+// copy (enter). When ok, the caller serves the returned request and then
+// calls h.leave(l, o).
+func (h *Handler) open(w http.ResponseWriter, r *http.Request, id string, body []byte) (rec *store.Session, l *local, o *openRequest, _ *http.Request, ok bool) {
+	rec, p, ok := h.lookup(w, r, id)
+	if !ok {
+		return nil, nil, nil, nil, false
+	}
+	o, r = h.guard(r, p, body)
+	if l, ok = h.enter(w, r, id, rec, o); !ok {
+		if o != nil {
+			o.cancel()
+		}
+		return nil, nil, nil, nil, false
+	}
+	return rec, l, o, r, true
+}
+
 // lookup reads the session of r and checks that r's principal owns it. It
 // answers 404 for a session that does not exist (never did, ended, expired)
 // and for one of another principal alike, so that a request cannot learn
@@ -371,16 +391,8 @@ func (h *Handler) serveGET(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
-	rec, p, ok := h.lookup(w, r, id)
+	_, l, o, r, ok := h.open(w, r, id, nil)
 	if !ok {
-		return
-	}
-	o, r := h.guard(r, p, nil)
-	l, ok := h.enter(w, r, id, rec, o)
-	if !ok {
-		if o != nil {
-			o.cancel()
-		}
 		return
 	}
 	defer h.leave(l, o)
@@ -458,16 +470,8 @@ func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request, pv string) {
 		h.begin(w, r)
 		return
 	}
-	rec, p, ok := h.lookup(w, r, id)
+	rec, l, o, r, ok := h.open(w, r, id, body)
 	if !ok {
-		return
-	}
-	o, r := h.guard(r, p, body)
-	l, ok := h.enter(w, r, id, rec, o)
-	if !ok {
-		if o != nil {
-			o.cancel()
-		}
 		return
 	}
 	defer h.leave(l, o)

@@ -95,7 +95,7 @@ func (c *Claims) appendJSON(b []byte) ([]byte, error) {
 	str := func(name, v string) {
 		if v != "" {
 			member(name)
-			b = appendJSONString(b, v)
+			b = AppendJSONString(b, v)
 		}
 	}
 	date := func(name string, v int64) {
@@ -110,7 +110,7 @@ func (c *Claims) appendJSON(b []byte) ([]byte, error) {
 	case 0:
 	case 1:
 		member("aud")
-		b = appendJSONString(b, c.Audience[0])
+		b = AppendJSONString(b, c.Audience[0])
 	default:
 		member("aud")
 		for i, a := range c.Audience {
@@ -119,7 +119,7 @@ func (c *Claims) appendJSON(b []byte) ([]byte, error) {
 			} else {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, a)
+			b = AppendJSONString(b, a)
 		}
 		b = append(b, ']')
 	}
@@ -139,7 +139,7 @@ func (c *Claims) appendJSON(b []byte) ([]byte, error) {
 			if len(b) > start+1 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = AppendJSONString(b, k)
 			b = append(b, ':')
 			if b, err = appendJSONValue(b, c.Extra[k]); err != nil {
 				return nil, fmt.Errorf("token: encoding extra claims: %w", err)
@@ -149,10 +149,11 @@ func (c *Claims) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendJSONString appends s as encoding/json encodes a string. Strings of
+// AppendJSONString appends s as encoding/json encodes a string. Strings of
 // printable ASCII that need no escaping (encoding/json also escapes <, >
 // and &) are copied as they are; any other string is left to encoding/json.
-func appendJSONString(b []byte, s string) []byte {
+// The token endpoint writes its responses with it too.
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			enc, _ := json.Marshal(s) // a string always encodes
@@ -168,7 +169,7 @@ func appendJSONString(b []byte, s string) []byte {
 func appendJSONValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
-		return appendJSONString(b, v), nil
+		return AppendJSONString(b, v), nil
 	case int64:
 		return strconv.AppendInt(b, v, 10), nil
 	case int:
