@@ -27,11 +27,17 @@ func NewSecret() (string, error) {
 
 // NewID returns a random identifier of 16 bytes (128 bits) in unpadded
 // base64url (22 characters), for grant IDs, "jti" values and client IDs.
-// It never contains '.'.
+// It never contains '.', and never starts with '-', so that an operator can
+// pass it to a command (frontmcp clients remove ID) without it reading as a
+// flag.
 func NewID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+).
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	for {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+).
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 // Hash returns the storage form of a secret: the SHA-256 digest, as 64
