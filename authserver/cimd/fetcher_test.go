@@ -703,6 +703,9 @@ func TestResolveTimeout(t *testing.T) {
 		case <-release:
 		case <-r.Context().Done():
 		}
+		// Never answer: the fetch must end by its own timeout, not on an
+		// empty 200 written as the handler returns.
+		panic(http.ErrAbortHandler)
 	})
 	f := newTestFetcher(t, d, testclock.New(testStart), func(o *Options) { o.Timeout = 300 * time.Millisecond })
 	_, err := f.Resolve(context.Background(), d.url("/slow.json"))
