@@ -21,7 +21,7 @@ const (
 
 // clientCache keeps registered clients read from the store for a few
 // seconds, so that a client refreshing its tokens does not cost a store
-// read per request on top of the grant's (one round trip less with Redis).
+// read per request (one round trip less with Redis).
 //
 // Only the refresh_token grant uses it, and only to accept: a request that
 // the cached client would refuse is authenticated again against the store,
@@ -30,65 +30,92 @@ const (
 // Staleness cannot extend what a deleted client can do: deleting a client
 // (RFC 7592 §2.3 on this server, which also drops it from this cache, or
 // `frontmcp clients remove` anywhere) revokes all its grants, and every
-// refresh reads its grant from the store, so the refresh fails all the same;
-// only between the deletion and the revocation of its grants (or when that
-// revocation fails) can a refresh succeed, for at most clientCacheTTL.
-// Authorization codes, revocation and introspection always read the client
-// from the store. It is safe for concurrent use.
-type clientCache struct {
-	now func() time.Time
-
-	mu      sync.RWMutex
-	entries map[string]clientCacheEntry
-}
-
-type clientCacheEntry struct {
-	client *store.Client // shared: read-only
-	until  time.Time
-}
+// refresh rotates its token in the store, which refuses a revoked grant, so
+// the refresh fails all the same; only between the deletion and the
+// revocation of its grants (or when that revocation fails) can a refresh
+// succeed, for at most clientCacheTTL. Authorization codes, revocation and
+// introspection always read the client from the store. It is safe for
+// concurrent use.
+type clientCache = boundedCache[*store.Client]
 
 func newClientCache(now func() time.Time) *clientCache {
-	return &clientCache{now: now, entries: make(map[string]clientCacheEntry)}
+	return newBoundedCache[*store.Client](now, clientCacheMax)
 }
 
-// get returns the cached client id, or nil.
-func (cc *clientCache) get(id string) *store.Client {
-	cc.mu.RLock()
-	e, ok := cc.entries[id]
-	cc.mu.RUnlock()
-	if !ok || !cc.now().Before(e.until) {
-		return nil
+// boundedCache maps IDs to read-only values, each until its own deadline,
+// holding at most max of them. It is safe for concurrent use.
+type boundedCache[V any] struct {
+	now func() time.Time
+	max int
+
+	mu      sync.RWMutex
+	entries map[string]cacheEntry[V]
+}
+
+type cacheEntry[V any] struct {
+	v     V // shared: read-only
+	until time.Time
+}
+
+func newBoundedCache[V any](now func() time.Time, max int) *boundedCache[V] {
+	return &boundedCache[V]{now: now, max: max, entries: make(map[string]cacheEntry[V])}
+}
+
+// get returns the value cached under id, or the zero value and false.
+func (bc *boundedCache[V]) get(id string) (V, bool) {
+	bc.mu.RLock()
+	e, ok := bc.entries[id]
+	bc.mu.RUnlock()
+	if !ok || !bc.now().Before(e.until) {
+		var zero V
+		return zero, false
 	}
-	return e.client
+	return e.v, true
 }
 
-// put caches c. When the cache is full, expired entries are dropped, and if
-// none was, an arbitrary one.
-func (cc *clientCache) put(c *store.Client) {
-	now := cc.now()
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if _, present := cc.entries[c.ID]; !present && len(cc.entries) >= clientCacheMax {
-		for id, e := range cc.entries {
-			if !now.Before(e.until) {
-				delete(cc.entries, id)
+// evictionSample is how many entries a put into a full cache looks at.
+const evictionSample = 8
+
+// put caches v under id until until. When the cache is full it looks at a
+// few entries (Go's map iteration starts at a random place, so they are a
+// random sample) and drops the expired ones among them, or, if none is, the
+// first one: constant work per put however large the cache.
+func (bc *boundedCache[V]) put(id string, v V, until time.Time) {
+	now := bc.now()
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if _, present := bc.entries[id]; !present && len(bc.entries) >= bc.max {
+		var first string
+		seen, dropped := 0, false
+		for k, e := range bc.entries {
+			if seen == 0 {
+				first = k
 			}
-		}
-		if len(cc.entries) >= clientCacheMax {
-			for id := range cc.entries {
-				delete(cc.entries, id)
+			if !now.Before(e.until) {
+				delete(bc.entries, k)
+				dropped = true
+			}
+			if seen++; seen == evictionSample {
 				break
 			}
 		}
+		if !dropped {
+			delete(bc.entries, first)
+		}
 	}
-	cc.entries[c.ID] = clientCacheEntry{client: c, until: now.Add(clientCacheTTL)}
+	bc.entries[id] = cacheEntry[V]{v: v, until: until}
 }
 
 // forget drops id from the cache.
-func (cc *clientCache) forget(id string) {
-	cc.mu.Lock()
-	delete(cc.entries, id)
-	cc.mu.Unlock()
+func (bc *boundedCache[V]) forget(id string) {
+	bc.mu.Lock()
+	delete(bc.entries, id)
+	bc.mu.Unlock()
+}
+
+// putClient caches c for clientCacheTTL.
+func (s *Server) putClient(c *store.Client) {
+	s.clientCache.put(c.ID, c, s.opts.Clock().Add(clientCacheTTL))
 }
 
 // authenticateRefreshClient is authenticateClient for a refresh_token
@@ -103,11 +130,11 @@ func (s *Server) authenticateRefreshClient(ctx context.Context, creds grant.Clie
 		c, e = s.authenticateClient(ctx, creds)
 		return c, false, e
 	}
-	if c := s.clientCache.get(creds.ID); c != nil && credentialsMatch(c, creds) && clientAllowsGrant(c, grantTypeRefreshToken) {
+	if c, ok := s.clientCache.get(creds.ID); ok && credentialsMatch(c, creds) && clientAllowsGrant(c, grantTypeRefreshToken) {
 		return c, true, nil
 	}
 	if c, e = s.authenticateClient(ctx, creds); e == nil {
-		s.clientCache.put(c)
+		s.putClient(c)
 	}
 	return c, false, e
 }
@@ -122,7 +149,7 @@ func (s *Server) refusedRefresh(ctx context.Context, creds grant.ClientCredentia
 	if ae != nil {
 		return ae
 	}
-	s.clientCache.put(c)
+	s.putClient(c)
 	return e
 }
 

@@ -3,6 +3,7 @@ package authserver
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,27 +144,53 @@ func TestClientCacheDeletion(t *testing.T) {
 }
 
 // TestClientCacheBound: the cache never holds more than clientCacheMax
-// clients, and drops expired ones first.
+// clients, prefers dropping expired ones, and never returns one.
 func TestClientCacheBound(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	cc := newClientCache(func() time.Time { return now })
+	put := func(id string) { cc.put(id, &store.Client{ID: id}, now.Add(clientCacheTTL)) }
 	for i := range clientCacheMax {
-		cc.put(&store.Client{ID: "c" + string(rune('a'+i%26)) + time.Duration(i).String()})
+		put("c" + strconv.Itoa(i))
 	}
-	cc.put(&store.Client{ID: "fresh"})
+	put("fresh")
 	if len(cc.entries) != clientCacheMax {
 		t.Fatalf("%d entries, want %d", len(cc.entries), clientCacheMax)
 	}
+	if _, ok := cc.get("fresh"); !ok {
+		t.Fatal("the client put last is not cached")
+	}
 	now = now.Add(clientCacheTTL)
-	if cc.get("fresh") != nil {
+	if _, ok := cc.get("fresh"); ok {
 		t.Error("an expired client was returned")
 	}
-	cc.put(&store.Client{ID: "later"})
-	if len(cc.entries) != 1 || cc.get("later") == nil {
-		t.Errorf("after expiry: %d entries, want only the new one", len(cc.entries))
+	put("later")
+	if _, ok := cc.get("later"); !ok || len(cc.entries) > clientCacheMax-evictionSample+1 {
+		t.Errorf("after expiry: %d entries, want the sampled expired ones dropped", len(cc.entries))
 	}
 	cc.forget("later")
-	if cc.get("later") != nil {
+	if _, ok := cc.get("later"); ok {
 		t.Error("forget left the client")
+	}
+}
+
+// BenchmarkBoundedCachePutFull: a put into a full cache costs the same
+// whatever its size.
+func BenchmarkBoundedCachePutFull(b *testing.B) {
+	for _, size := range []int{clientCacheMax, grantCacheMax} {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			now := time.Unix(1_800_000_000, 0)
+			bc := newBoundedCache[int](func() time.Time { return now }, size)
+			ids := make([]string, size+b.N)
+			for i := range ids {
+				ids[i] = "id" + strconv.Itoa(i)
+			}
+			for i := range size {
+				bc.put(ids[i], i, now.Add(time.Hour))
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				bc.put(ids[size+i], i, now.Add(time.Hour))
+			}
+		})
 	}
 }

@@ -227,8 +227,12 @@ func (s *Server) revocationMetadata() revocationMetadata {
 	}
 }
 
-// revoked passes a stored revocation to Options.Revoked.
+// revoked passes a stored revocation to Options.Revoked, and forgets a
+// revoked grant's cached facts.
 func (s *Server) revoked(r store.Revocation) {
+	if r.Kind == store.RevokedGrant {
+		s.grantCache.forget(r.ID)
+	}
 	if s.opts.Revoked != nil {
 		s.opts.Revoked(r)
 	}

@@ -202,6 +202,8 @@ type Server struct {
 	// clientCache keeps registered clients for refresh_token requests
 	// (clientcache.go).
 	clientCache *clientCache
+	// grantCache keeps what refreshes check of each grant (grantcache.go).
+	grantCache *grantCache
 }
 
 // New checks opts and builds the server.
@@ -240,6 +242,7 @@ func New(opts *Options) (*Server, error) {
 	}
 	s := &Server{opts: o, log: o.Logger, secure: iss.Scheme == "https", clients: make(map[string]*store.Client, len(o.Clients))}
 	s.clientCache = newClientCache(o.Clock)
+	s.grantCache = newGrantCache(o.Clock)
 	for _, c := range o.Clients {
 		if c.ID == "" {
 			return nil, errors.New("authserver: a pre-registered client has no ID")

@@ -214,6 +214,7 @@ func (s *Server) redeemCode(ctx context.Context, client *store.Client, param fun
 		s.dropUpstream(ctx, code, g.ID)
 		return nil, s.storeError(ctx, "create grant", err)
 	}
+	s.rememberGrant(g)
 	resp, e := s.issueAccessToken(ctx, g, g.Scopes, now)
 	if e != nil {
 		return nil, e
@@ -259,7 +260,10 @@ func (s *Server) revokeReplayedCode(ctx context.Context, code *store.AuthCode, n
 // so of concurrent uses of one token exactly one succeeds, and presenting a
 // rotated-out token revokes the whole grant (RFC 9700 §4.14.2) — except, with
 // Options.RefreshReuseGrace, the token the last rotation replaced, which is
-// rotated again as a retry (see store.Grant.Rotate).
+// rotated again as a retry (see store.Grant.Rotate). What the request is
+// checked against before the rotation never changes in a grant, so it comes
+// from grantcache.go when this server knows the grant, and the rotation is
+// the request's one store operation.
 func (s *Server) refresh(ctx context.Context, client *store.Client, param func(string) string, now time.Time) (*tokenResponse, *grant.Error) {
 	raw := param("refresh_token")
 	if raw == "" {
@@ -269,18 +273,15 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	if !ok {
 		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token is invalid")
 	}
-	g, err := s.opts.Store.GetGrant(ctx, grantID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token is invalid or expired")
-	case err != nil:
-		return nil, s.storeError(ctx, "get grant", err)
+	g, e := s.refreshGrantFacts(ctx, grantID)
+	if e != nil {
+		return nil, e
 	}
 	if !token.Equal(g.ClientID, client.ID) {
-		s.log.WarnContext(ctx, "refresh token presented by another client", "event", "security", "client_id", client.ID, "grant_id", g.ID)
+		s.log.WarnContext(ctx, "refresh token presented by another client", "event", "security", "client_id", client.ID, "grant_id", grantID)
 		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token was issued to another client")
 	}
-	if !g.Active(now) {
+	if !now.Before(g.ExpiresAt) {
 		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token is invalid or expired")
 	}
 	// RFC 6749 §6: the scope may narrow, never widen. The grant keeps its
@@ -309,7 +310,12 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	if isPublicClient(client) || s.opts.RotateRefreshTokens {
 		next, nextHash = token.NewRefreshToken(grantID)
 	}
+	start := s.now()
 	ng, err := s.opts.Store.RotateRefresh(ctx, grantID, presented, nextHash, minTime(now.Add(s.opts.RefreshTokenTTL), g.ExpiresAt))
+	if err != nil {
+		// Refused: the next request reads the grant again.
+		s.grantCache.forget(grantID)
+	}
 	switch {
 	case errors.Is(err, store.ErrReused):
 		s.log.WarnContext(ctx, "rotated refresh token reused: grant revoked", "event", "security", "client_id", client.ID, "grant_id", grantID)
@@ -320,9 +326,12 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	case err != nil:
 		return nil, s.storeError(ctx, "rotate refresh token", err)
 	}
-	if nextHash != presented && !token.Equal(g.RefreshHash, presented) {
+	if grace := min(g.ReuseGrace, store.MaxRefreshReuseGrace); grace > 0 && nextHash != presented &&
+		ng.GraceHash == presented && ng.GraceUntil.Before(start.Add(grace)) {
 		// Accepted as the token the last rotation replaced, within its
-		// grace: the client retries after losing the reply.
+		// grace: the client retries after losing the reply. A rotation
+		// sets the grace to run from its own time (not before start); a
+		// retry keeps the grace of the rotation it repeats.
 		s.log.InfoContext(ctx, "refresh token retried within its reuse grace", "event", "security", "client_id", client.ID, "grant_id", grantID)
 	}
 	// Remote mode: the grant lasts only as long as the provider's sign-in.
@@ -335,6 +344,25 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	}
 	resp.RefreshToken = next
 	return resp, nil
+}
+
+// refreshGrantFacts returns what a refresh of grant id checks before the
+// rotation: the cached facts (grantcache.go), or those of the grant read from
+// the store, which must exist and not be revoked.
+func (s *Server) refreshGrantFacts(ctx context.Context, id string) (*grantFacts, *grant.Error) {
+	if f, ok := s.grantCache.get(id); ok {
+		return f, nil
+	}
+	g, err := s.opts.Store.GetGrant(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token is invalid or expired")
+	case err != nil:
+		return nil, s.storeError(ctx, "get grant", err)
+	case !g.RevokedAt.IsZero():
+		return nil, grant.Errorf(grant.CodeInvalidGrant, "refresh token is invalid or expired")
+	}
+	return s.rememberGrant(g), nil
 }
 
 // issueAccessToken signs an RFC 9068 access token for g with scopes, valid

@@ -39,6 +39,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp/bench/client"
 	"github.com/frontmcp-go/frontmcp/bench/load"
+	"github.com/frontmcp-go/frontmcp/internal/whoami"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -699,7 +700,7 @@ func checkWhoami(ctx context.Context, s *client.Session, authenticated bool) err
 	if err != nil {
 		return err
 	}
-	var who whoamiOut
+	var who whoami.Out
 	if err := json.Unmarshal(raw, &who); err != nil {
 		return fmt.Errorf("whoami: %w", err)
 	}

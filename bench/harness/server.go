@@ -158,15 +158,6 @@ func ready(ctx context.Context, hc *http.Client, base string) error {
 	return nil
 }
 
-// whoamiOut is the result of the whoami tool of the frontmcp binary.
-type whoamiOut struct {
-	Subject   string    `json:"subject"`
-	Anonymous bool      `json:"anonymous"`
-	ClientID  string    `json:"client_id,omitempty"`
-	Scopes    []string  `json:"scopes,omitempty"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
 // startRedis runs a private redis-server on a free loopback port, with the
 // persistence a token store needs in production (append-only file, fsync
 // every second, no eviction), and waits until it answers PING.

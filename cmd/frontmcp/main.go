@@ -16,11 +16,18 @@ import (
 	"syscall"
 
 	"github.com/frontmcp-go/frontmcp/cli"
+	"github.com/frontmcp-go/frontmcp/internal/gctune"
+	"github.com/frontmcp-go/frontmcp/internal/whoami"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], &cli.Options{Setup: addWhoami})
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		// A heap floor for the long-running server: see docs/deployment.md,
+		// "Memory and garbage collection". The other commands are short-lived.
+		gctune.Start(gctune.DefaultFloor)
+	}
+	code := cli.Main(ctx, os.Args[1:], &cli.Options{Setup: whoami.Add})
 	stop()
 	os.Exit(code)
 }

@@ -21,20 +21,23 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/frontmcp-go/frontmcp"
 	"github.com/frontmcp-go/frontmcp/cli"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/frontmcp-go/frontmcp/internal/gctune"
+	"github.com/frontmcp-go/frontmcp/internal/whoami"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		gctune.Start(gctune.DefaultFloor) // as cmd/frontmcp, so profiles match it
+	}
 	if addr := os.Getenv("BENCH_PPROF_ADDR"); addr != "" {
 		if err := servePprof(addr); err != nil {
 			fmt.Fprintln(os.Stderr, "frontmcp-pprof:", err)
 			os.Exit(cli.ExitUsage)
 		}
 	}
-	code := cli.Main(ctx, os.Args[1:], &cli.Options{Setup: addWhoami})
+	code := cli.Main(ctx, os.Args[1:], &cli.Options{Setup: whoami.Add})
 	stop()
 	os.Exit(code)
 }
@@ -57,27 +60,5 @@ func servePprof(addr string) error {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
-	return nil
-}
-
-// whoamiOut is the result of the whoami tool, as in cmd/frontmcp.
-type whoamiOut struct {
-	Subject   string    `json:"subject"`
-	Anonymous bool      `json:"anonymous"`
-	ClientID  string    `json:"client_id,omitempty"`
-	Scopes    []string  `json:"scopes,omitempty"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-// addWhoami registers the whoami tool exactly as cmd/frontmcp does.
-func addWhoami(srv *frontmcp.Server) error {
-	mcp.AddTool(srv.MCP(), &mcp.Tool{
-		Name:        "whoami",
-		Description: "Describe the authenticated caller: subject, client, scopes and token expiry.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, whoamiOut, error) {
-		p := frontmcp.PrincipalOf(req)
-		return nil, whoamiOut{Subject: p.Subject, Anonymous: p.Anonymous, ClientID: p.ClientID, Scopes: p.Scopes, ExpiresAt: p.ExpiresAt}, nil
-	})
 	return nil
 }
