@@ -13,8 +13,7 @@ const grantCacheMax = 16384
 // grantFacts are the parts of a grant that never change once it is created:
 // all that a refresh_token request checks before it asks the store to rotate
 // the token (the client it was issued to, the scope it may narrow, the
-// resource it may name, the absolute end of the grant), and the grant's
-// refresh reuse grace, to tell a retry in the rotation's answer.
+// resource it may name, the absolute end of the grant).
 //
 // The server keeps them from the grant's creation, or from the first read of
 // the grant, until the grant ends, so a refresh costs one store operation
@@ -30,8 +29,6 @@ type grantFacts struct {
 	Scopes    []string
 	Resource  string
 	ExpiresAt time.Time
-	// ReuseGrace is store.Grant.RefreshReuseGrace (fixed at creation).
-	ReuseGrace time.Duration
 }
 
 type grantCache = boundedCache[*grantFacts]
@@ -42,7 +39,7 @@ func newGrantCache(now func() time.Time) *grantCache {
 
 // rememberGrant keeps the facts of g until g ends, and returns them.
 func (s *Server) rememberGrant(g *store.Grant) *grantFacts {
-	f := &grantFacts{ClientID: g.ClientID, Scopes: g.Scopes, Resource: g.Resource, ExpiresAt: g.ExpiresAt, ReuseGrace: g.RefreshReuseGrace}
+	f := &grantFacts{ClientID: g.ClientID, Scopes: g.Scopes, Resource: g.Resource, ExpiresAt: g.ExpiresAt}
 	s.grantCache.put(g.ID, f, g.ExpiresAt)
 	return f
 }

@@ -310,7 +310,6 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	if isPublicClient(client) || s.opts.RotateRefreshTokens {
 		next, nextHash = token.NewRefreshToken(grantID)
 	}
-	start := s.now()
 	ng, err := s.opts.Store.RotateRefresh(ctx, grantID, presented, nextHash, minTime(now.Add(s.opts.RefreshTokenTTL), g.ExpiresAt))
 	if err != nil {
 		// Refused: the next request reads the grant again.
@@ -326,16 +325,14 @@ func (s *Server) refresh(ctx context.Context, client *store.Client, param func(s
 	case err != nil:
 		return nil, s.storeError(ctx, "rotate refresh token", err)
 	}
-	if grace := min(g.ReuseGrace, store.MaxRefreshReuseGrace); grace > 0 && nextHash != presented &&
-		ng.GraceHash == presented && ng.GraceUntil.Before(start.Add(grace)) {
+	if ng.Retried {
 		// Accepted as the token the last rotation replaced, within its
-		// grace: the client retries after losing the reply. A rotation
-		// sets the grace to run from its own time (not before start); a
-		// retry keeps the grace of the rotation it repeats.
+		// grace: the client retries after losing the reply.
 		s.log.InfoContext(ctx, "refresh token retried within its reuse grace", "event", "security", "client_id", client.ID, "grant_id", grantID)
 	}
 	// Remote mode: the grant lasts only as long as the provider's sign-in.
 	if e := s.checkUpstream(ctx, ng); e != nil {
+		s.grantCache.forget(grantID) // the provider may have ended it
 		return nil, e
 	}
 	resp, e := s.issueAccessToken(ctx, ng, scopes, now)

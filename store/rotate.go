@@ -83,7 +83,10 @@ func (g *Grant) Rotate(presentedHash, nextHash string, nextExpiry, now time.Time
 // the hash the rotation replaced ("" when none), which the caller adds to
 // them in the same atomic step, forgetting the oldest beyond
 // [MaxPreviousHashes]. previous is called at most once.
+//
+// It sets g.Retried when it rotates as a retry, and clears it otherwise.
 func (g *Grant) RotateWith(previous func(hash string) bool, presentedHash, nextHash string, nextExpiry, now time.Time) (retired string, changed bool, err error) {
+	g.Retried = false
 	refreshLive := g.RevokedAt.IsZero() && g.RefreshHash != "" &&
 		(g.RefreshExpiresAt.IsZero() || now.Before(g.RefreshExpiresAt))
 	retry := refreshLive && presentedHash != "" && nextHash != presentedHash &&
@@ -110,6 +113,7 @@ func (g *Grant) RotateWith(previous func(hash string) bool, presentedHash, nextH
 			}
 		}
 		g.RefreshHash = nextHash
+		g.Retried = retry
 	}
 	if nextExpiry.IsZero() || nextExpiry.After(g.ExpiresAt) {
 		nextExpiry = g.ExpiresAt

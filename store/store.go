@@ -164,6 +164,10 @@ type Grant struct {
 	// accepted as a retry until GraceUntil; "" when none.
 	GraceHash  string    `json:"grace_hash,omitempty"`
 	GraceUntil time.Time `json:"grace_until,omitzero"`
+	// Retried is set only on the grant [Grants.RotateRefresh] returns, when
+	// the presented hash was accepted as a retry within the reuse grace (see
+	// [Grant.Rotate]); it is never stored.
+	Retried bool `json:"-"`
 }
 
 // Active reports whether g can still be used at now.

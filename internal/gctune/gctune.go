@@ -39,25 +39,31 @@ const DefaultFloor = 64 << 20
 const heapMinimum = 4 << 20
 
 // Percent returns the GOGC percent that puts the GC goal at floor for a live
-// heap of live bytes, and never below 100.
+// heap of live bytes and roots bytes of goroutine stacks and globals to scan,
+// and never below 100.
 //
-// The runtime's goal is max(heapMinimum, live*(1+GOGC/100)), where
-// heapMinimum is 4 MiB*GOGC/100 (runtime/mgcpacer.go; stacks and globals add
-// a little to the live part). So the percent is floor*100/live - 100, capped
-// at floor*100/(4 MiB) so that the scaled minimum does not overshoot the
-// floor; live == 0 gives the cap. Once live*2 >= floor this is 100, the
-// runtime's default.
-func Percent(live, floor uint64) int {
+// The runtime's goal is live + (live+roots)*GOGC/100, but at least its
+// minimum heap, 4 MiB*GOGC/100 (runtime/mgcpacer.go: heapGoalInternal,
+// commit). So the percent is (floor-live)*100/(live+roots), capped at
+// floor*100/(4 MiB) so that the scaled minimum does not overshoot the floor;
+// nothing to scan gives the cap. Once the live heap and its roots are about
+// half the floor this is 100, the runtime's default, and the goal is the
+// stock one.
+func Percent(live, roots, floor uint64) int {
 	p := floor * 100 / heapMinimum // the cap
-	if live > 0 {
-		p = min(p, max(floor*100/live, 100)-100)
+	switch {
+	case live >= floor:
+		p = 100
+	case live+roots > 0:
+		p = min(p, (floor-live)*100/(live+roots))
 	}
 	return int(max(p, 100))
 }
 
 // adjusted, when set (by tests, before Start), is called after every
-// re-evaluation with the live heap read and the percent then in force.
-var adjusted func(live uint64, percent int)
+// re-evaluation with the live heap and roots read and the percent then in
+// force.
+var adjusted func(live, roots uint64, percent int)
 
 // Start sets the GC percent for floor now and after every collection, until
 // stop is called; stop restores the percent there was before Start and may
@@ -73,12 +79,13 @@ func Start(floor uint64) (stop func()) {
 	}
 	t := &tuner{
 		floor:  floor,
-		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}},
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}},
 		hook:   adjusted,
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.percent = Percent(t.live(), floor)
+	live, roots := t.read()
+	t.percent = Percent(live, roots, floor)
 	t.orig = debug.SetGCPercent(t.percent)
 	t.arm()
 	return t.stop
@@ -90,7 +97,7 @@ func Start(floor uint64) (stop func()) {
 type tuner struct {
 	floor  uint64
 	sample []metrics.Sample // allocated once; read on every collection
-	hook   func(live uint64, percent int)
+	hook   func(live, roots uint64, percent int)
 
 	mu      sync.Mutex
 	stopped bool
@@ -107,12 +114,17 @@ func (t *tuner) arm() {
 	runtime.AddCleanup(new(sentinel), (*tuner).onGC, t)
 }
 
-func (t *tuner) live() uint64 {
+// read returns the live heap and the roots (stacks and globals) the last
+// collection scanned.
+func (t *tuner) read() (live, roots uint64) {
 	metrics.Read(t.sample)
-	if t.sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	v := func(i int) uint64 {
+		if t.sample[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return t.sample[i].Value.Uint64()
 	}
-	return t.sample[0].Value.Uint64()
+	return v(0), v(1) + v(2)
 }
 
 // onGC runs after a collection (on a runtime cleanup goroutine).
@@ -122,8 +134,8 @@ func (t *tuner) onGC() {
 		t.mu.Unlock()
 		return
 	}
-	live := t.live()
-	if p := Percent(live, t.floor); p != t.percent {
+	live, roots := t.read()
+	if p := Percent(live, roots, t.floor); p != t.percent {
 		debug.SetGCPercent(p)
 		t.percent = p
 	}
@@ -131,7 +143,7 @@ func (t *tuner) onGC() {
 	percent, hook := t.percent, t.hook
 	t.mu.Unlock()
 	if hook != nil {
-		hook(live, percent)
+		hook(live, roots, percent)
 	}
 }
 

@@ -16,22 +16,32 @@ const mib = 1 << 20
 
 func TestPercent(t *testing.T) {
 	tests := []struct {
-		name        string
-		live, floor uint64
-		want        int
+		name               string
+		live, roots, floor uint64
+		want               int
 	}{
-		{"tiny live heap: the cap", 1 * mib, 64 * mib, 1600},
-		{"3 MiB live: still the cap", 3 * mib, 64 * mib, 1600},
-		{"8 MiB live", 8 * mib, 64 * mib, 700},
-		{"half the floor", 32 * mib, 64 * mib, 100},
-		{"over the floor", 100 * mib, 64 * mib, 100},
-		{"no live heap: the cap", 0, 64 * mib, 1600},
-		{"floor under the runtime's minimum", 1 * mib, 2 * mib, 100},
-		{"no floor", 1 * mib, 0, 100},
+		{"tiny live heap: the cap", 1 * mib, 0, 64 * mib, 1600},
+		{"3 MiB live: still the cap", 3 * mib, 0, 64 * mib, 1600},
+		{"8 MiB live", 8 * mib, 0, 64 * mib, 700},
+		{"half the floor", 32 * mib, 0, 64 * mib, 100},
+		{"over the floor", 100 * mib, 0, 64 * mib, 100},
+		{"no live heap: the cap", 0, 0, 64 * mib, 1600},
+		{"floor under the runtime's minimum", 1 * mib, 0, 2 * mib, 100},
+		{"no floor", 1 * mib, 0, 0, 100},
+		// Many connections: 20 MiB of stacks count toward the goal.
+		{"large stacks", 4 * mib, 20 * mib, 64 * mib, 250},
+		{"stacks beyond the floor", 4 * mib, 200 * mib, 64 * mib, 100},
 	}
 	for _, tt := range tests {
-		if got := Percent(tt.live, tt.floor); got != tt.want {
-			t.Errorf("%s: Percent(%d, %d) = %d, want %d", tt.name, tt.live, tt.floor, got, tt.want)
+		got := Percent(tt.live, tt.roots, tt.floor)
+		if got != tt.want {
+			t.Errorf("%s: Percent(%d, %d, %d) = %d, want %d", tt.name, tt.live, tt.roots, tt.floor, got, tt.want)
+		}
+		// The runtime's goal (runtime/mgcpacer.go) never exceeds the floor
+		// unless the percent is the stock 100.
+		goal := max(tt.live+(tt.live+tt.roots)*uint64(got)/100, heapMinimum*uint64(got)/100)
+		if got > 100 && goal > tt.floor {
+			t.Errorf("%s: percent %d gives a goal of %d, over the floor %d", tt.name, got, goal, tt.floor)
 		}
 	}
 }
@@ -45,7 +55,7 @@ func TestStart(t *testing.T) {
 
 	stop := Start(floor)
 	a := settle(t, events)
-	if want := Percent(a.live, floor); a.percent != want || read(t, "/gc/gogc:percent") != uint64(want) {
+	if want := Percent(a.live, a.roots, floor); a.percent != want || read(t, "/gc/gogc:percent") != uint64(want) {
 		t.Fatalf("live %d: tuner set %d, runtime has %d, want %d", a.live, a.percent, read(t, "/gc/gogc:percent"), want)
 	}
 	if a.live*17 > floor {
@@ -65,7 +75,7 @@ func TestStart(t *testing.T) {
 	runtime.KeepAlive(big)
 
 	a = settle(t, events)
-	if want := Percent(a.live, floor); a.percent != want || want <= 100 {
+	if want := Percent(a.live, a.roots, floor); a.percent != want || want <= 100 {
 		t.Errorf("live %d after the release: tuner set %d, want %d (> 100)", a.live, a.percent, want)
 	}
 
@@ -114,14 +124,14 @@ func setPercent(t *testing.T, p int) {
 }
 
 type adjustment struct {
-	live    uint64
-	percent int
+	live, roots uint64
+	percent     int
 }
 
 // watch installs the hook for the tuners the test starts.
 func watch(t *testing.T) <-chan adjustment {
 	ch := make(chan adjustment, 100)
-	adjusted = func(live uint64, percent int) { ch <- adjustment{live, percent} }
+	adjusted = func(live, roots uint64, percent int) { ch <- adjustment{live, roots, percent} }
 	t.Cleanup(func() { adjusted = nil })
 	return ch
 }

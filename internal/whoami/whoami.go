@@ -63,7 +63,10 @@ func handle(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, e
 		return res, nil
 	}
 	p := frontmcp.PrincipalOf(req)
-	b := Out{Subject: p.Subject, Anonymous: p.Anonymous, ClientID: p.ClientID, Scopes: p.Scopes, ExpiresAt: p.ExpiresAt}.appendJSON(nil)
+	b, err := Out{Subject: p.Subject, Anonymous: p.Anonymous, ClientID: p.ClientID, Scopes: p.Scopes, ExpiresAt: p.ExpiresAt}.appendJSON(nil)
+	if err != nil {
+		return nil, err
+	}
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
 		StructuredContent: json.RawMessage(b),
@@ -73,7 +76,8 @@ func handle(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, e
 // appendJSON appends o as encoding/json encodes it (the struct tags of Out),
 // without reflection: encoding/json's reflective encoder, on the fresh
 // goroutine go-sdk runs each call on, cost more than the rest of the tool.
-func (o Out) appendJSON(b []byte) []byte {
+// Like encoding/json, it fails for a time that RFC 3339 cannot represent.
+func (o Out) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"subject":`...)
 	b = token.AppendJSONString(b, o.Subject)
 	b = append(b, `,"anonymous":`...)
@@ -93,12 +97,15 @@ func (o Out) appendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	if !o.ExpiresAt.IsZero() {
-		// time.Time.MarshalJSON: RFC 3339 with nanoseconds, quoted.
+		// As time.Time.MarshalJSON: RFC 3339 with nanoseconds, quoted.
 		b = append(b, `,"expires_at":"`...)
-		b = o.ExpiresAt.AppendFormat(b, time.RFC3339Nano)
+		var err error
+		if b, err = o.ExpiresAt.AppendText(b); err != nil {
+			return nil, err
+		}
 		b = append(b, '"')
 	}
-	return append(b, '}')
+	return append(b, '}'), nil
 }
 
 // noArguments reports whether raw, the arguments of a tools/call (valid JSON:

@@ -111,6 +111,7 @@ func TestAppendJSON(t *testing.T) {
 		{Subject: "anonymous", Anonymous: true},
 		{Subject: "alice", ClientID: "c1", Scopes: []string{"read", "write"}, ExpiresAt: at},
 		{Subject: "a\"b\\c<d>&\u2028é\x01", ClientID: "https://app.example/c?x=1&y=2", Scopes: []string{""}, ExpiresAt: at.UTC().Truncate(time.Second)},
+		{Subject: "far", ExpiresAt: time.Unix(253402300800, 0)}, // year 10000: an error, as encoding/json
 	} {
 		checkAppendJSON(t, o)
 	}
@@ -118,12 +119,10 @@ func TestAppendJSON(t *testing.T) {
 
 func checkAppendJSON(t *testing.T, o Out) {
 	t.Helper()
-	want, err := json.Marshal(o)
-	if err != nil {
-		return // encoding/json refuses a time outside years 0-9999; so does no caller
-	}
-	if got := o.appendJSON(nil); string(got) != string(want) {
-		t.Errorf("appendJSON(%+v) = %s, want %s", o, got, want)
+	want, werr := json.Marshal(o)
+	got, err := o.appendJSON(nil)
+	if (err != nil) != (werr != nil) || string(got) != string(want) {
+		t.Errorf("appendJSON(%+v) = %s, %v; want %s, %v", o, got, err, want, werr)
 	}
 }
 

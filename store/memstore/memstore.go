@@ -339,7 +339,9 @@ func (s *Store) RotateRefresh(_ context.Context, grantID, presentedHash, nextHas
 		}
 		r.add(retired)
 	}
-	return outbound(cloneGrant(g, false)), nil
+	out := outbound(cloneGrant(g, false))
+	g.Retried = false // on the returned copy only
+	return out, nil
 }
 
 // PreviousRefreshHashes implements [store.Grants].

@@ -873,13 +873,14 @@ func (s *Store) RotateRefresh(ctx context.Context, grantID, presentedHash, nextH
 	if status != statusOK {
 		return nil, s.statusErr("RotateRefresh", status)
 	}
-	if len(vals) != 6 {
+	if len(vals) != 7 {
 		return nil, s.unavailable("RotateRefresh", fmt.Errorf("script answered %d values", len(vals)))
 	}
 	g, err := grantFields{d: vals[0], x: vals[1], rh: vals[2], rx: vals[3], gh: vals[4], gu: vals[5]}.decode()
 	if err != nil {
 		return nil, s.corrupt("RotateRefresh", key, err)
 	}
+	g.Retried = vals[6] == "1"
 	return g, nil
 }
 

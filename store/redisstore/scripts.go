@@ -127,7 +127,7 @@ return OK
 // older version has its previous hashes moved from ph into the set first.
 // KEYS[1] grant key, KEYS[2] previous-hash key; ARGV now, presented hash,
 // next hash, next expiry ("" for none), MaxPreviousHashes. Answers
-// {OK, d, x, rh, rx, gh, gu} or {status}.
+// {OK, d, x, rh, rx, gh, gu, retried "1"/"0"} or {status}.
 var rotateRefreshScript = newScript(`
 local function plus(t, ns)
   local s = tonumber(string.sub(t, 1, 12)) + math.floor(ns / 1e9)
@@ -180,7 +180,7 @@ if nextHash ~= presented then
 end
 if nextExpiry == '' or before(x, nextExpiry) then nextExpiry = x end
 redis.call('HSET', KEYS[1], 'rh', rh, 'pn', pn, 'rx', nextExpiry)
-return {OK, v[1], x, rh, nextExpiry, gh, gu}
+return {OK, v[1], x, rh, nextExpiry, gh, gu, retry and '1' or '0'}
 `)
 
 // previousHashesScript reads a live grant's rotated-out hashes, oldest first

@@ -62,7 +62,10 @@ func testRetryGrace(t *testing.T, open func(*testing.T, store.Clock) store.Store
 		want.RefreshExpiresAt = next
 		// The window stays where the rotation of r0 put it.
 		want.GraceHash, want.GraceUntil = "r0", rotatedAt.Add(grace)
-		h.wantEqual("RotateRefresh result", got, withoutPrevious(want))
+		// The result says it was a retry; the stored grant does not.
+		retried := withoutPrevious(want)
+		retried.Retried = true
+		h.wantEqual("RotateRefresh result", got, retried)
 		h.wantEqual("GetGrant after the retry", h.getGrant("g1"), want)
 
 		// The new token is current: its rotation moves the grace to it.
@@ -81,8 +84,11 @@ func testRetryGrace(t *testing.T, open func(*testing.T, store.Clock) store.Store
 		next := h.clock.Now().Add(24 * time.Hour)
 		for _, nextHash := range []string{"r2", "r3", "r4"} {
 			h.clock.Advance(5 * time.Second)
-			_, err := h.s.RotateRefresh(h.ctx, "g1", "r0", nextHash, next)
+			got, err := h.s.RotateRefresh(h.ctx, "g1", "r0", nextHash, next)
 			h.must("retry "+nextHash, err)
+			if !got.Retried {
+				t.Errorf("retry %s: the result does not say it was a retry", nextHash)
+			}
 			want.PreviousHashes = append(want.PreviousHashes, want.RefreshHash)
 			want.RefreshHash = nextHash
 			want.RefreshExpiresAt = next
