@@ -453,17 +453,33 @@ func (h *harness) runStore(ctx context.Context, st string) (err error) {
 		}()
 	}
 	if h.wants(WorkRefresh) || h.wants(WorkCode) || h.wants(WorkTools) {
-		if err := h.runAuth(ctx, st, dir, cfg, helper); err != nil {
-			return err
-		}
+		return h.runAuth(ctx, st, dir, cfg, helper)
 	}
 	if h.wants(WorkPublic) {
-		cfg.public = true
-		if err := h.runPublic(ctx, st, dir, cfg, helper); err != nil {
+		pub, err := h.startPublic(ctx, st, dir, cfg)
+		if err != nil {
 			return err
+		}
+		defer stopServer(pub, &err)
+		for _, c := range h.o.Concurrency {
+			if err := h.toolsCell(ctx, st, WorkPublic, c, pub, helper, nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// startPublic starts the auth.mode public server of store st, with a file
+// store of its own (two processes on one store file would take turns with
+// its lock, which the auth-off figures would then measure).
+func (h *harness) startPublic(ctx context.Context, st, dir string, cfg serverConfig) (*server, error) {
+	cfg.public = true
+	cfg.dir = filepath.Join(dir, "public")
+	if err := os.MkdirAll(cfg.dir, 0o700); err != nil {
+		return nil, err
+	}
+	return h.start(ctx, dir, st+"-public", cfg)
 }
 
 func (h *harness) wants(w string) bool { return slices.Contains(h.o.Workloads, w) }
@@ -509,9 +525,23 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 	// MCP calls first, while the store is nearly empty: the token cells
 	// leave it holding hundreds of thousands of grants, which would be
 	// measured too (a memory store keeps them on the Go heap, and a larger
-	// heap makes each garbage collection dearer).
-	if h.wants(WorkTools) {
-		for _, c := range h.o.Concurrency {
+	// heap makes each garbage collection dearer). With auth off measured
+	// too, its server runs alongside and the two cells of each concurrency
+	// follow each other, so that the ratio of the two compares cells a few
+	// seconds apart, not minutes (a shared machine's speed drifts).
+	var pub *server
+	if h.wants(WorkPublic) {
+		if pub, err = h.startPublic(ctx, st, dir, cfg); err != nil {
+			return err
+		}
+		defer func() {
+			if pub != nil {
+				stopServer(pub, &err)
+			}
+		}()
+	}
+	for _, c := range h.o.Concurrency {
+		if h.wants(WorkTools) {
 			h.logf("%s: preparing %d grants for MCP sessions", st, c)
 			tokens, err := h.grants(ctx, oc, c)
 			if err != nil {
@@ -520,6 +550,18 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 			if err := h.toolsCell(ctx, st, WorkTools, c, srv, helper, tokens); err != nil {
 				return err
 			}
+		}
+		if pub != nil {
+			if err := h.toolsCell(ctx, st, WorkPublic, c, pub, helper, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if pub != nil {
+		stopServer(pub, &err)
+		pub = nil
+		if err != nil {
+			return err
 		}
 	}
 	for _, c := range h.o.Concurrency {
@@ -544,21 +586,6 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 			if err := h.codeCell(ctx, st, c, srv, helper, oc, refreshRate); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// runPublic measures tools/call with auth.mode public.
-func (h *harness) runPublic(ctx context.Context, st, dir string, cfg serverConfig, helper *process) (err error) {
-	srv, err := h.start(ctx, dir, st+"-public", cfg)
-	if err != nil {
-		return err
-	}
-	defer stopServer(srv, &err)
-	for _, c := range h.o.Concurrency {
-		if err := h.toolsCell(ctx, st, WorkPublic, c, srv, helper, nil); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -290,8 +290,9 @@ func TestRunProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// MCP calls are measured first, on a nearly empty store.
-	checkCells(t, rep, []string{WorkTools, WorkRefresh, WorkCode, WorkPublic})
+	// MCP calls are measured first, on a nearly empty store, with and
+	// without auth one after the other.
+	checkCells(t, rep, []string{WorkTools, WorkPublic, WorkRefresh, WorkCode})
 	for _, w := range Workloads {
 		fi, err := os.Stat(filepath.Join(profiles, "memory-"+w+"-c2.pprof"))
 		if err != nil || fi.Size() == 0 {
