@@ -564,9 +564,13 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 			return err
 		}
 	}
-	for _, c := range h.o.Concurrency {
-		refreshRate := 0.0
-		if h.wants(WorkRefresh) {
+	// Refreshes before redemptions: a code cell leaves up to MaxCodes
+	// prepared codes (and their grants) in the store for a minute, an
+	// artefact of preparing codes in bulk that refreshes would pay for in
+	// garbage collection.
+	refreshRate := make(map[int]float64)
+	if h.wants(WorkRefresh) {
+		for _, c := range h.o.Concurrency {
 			h.logf("%s: preparing %d grants (authorize, login, consent, code)", st, c)
 			chains, err := h.grants(ctx, oc, c)
 			if err != nil {
@@ -580,10 +584,12 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 				chains[w] = tok
 				return nil
 			})
-			refreshRate = cell.Result.Throughput()
+			refreshRate[c] = cell.Result.Throughput()
 		}
-		if h.wants(WorkCode) {
-			if err := h.codeCell(ctx, st, c, srv, helper, oc, refreshRate); err != nil {
+	}
+	if h.wants(WorkCode) {
+		for _, c := range h.o.Concurrency {
+			if err := h.codeCell(ctx, st, c, srv, helper, oc, refreshRate[c]); err != nil {
 				return err
 			}
 		}
