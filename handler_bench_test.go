@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
 	"github.com/frontmcp-go/frontmcp"
 	"github.com/frontmcp-go/frontmcp/authserver"
 	"github.com/frontmcp-go/frontmcp/bench/client"
 	"github.com/frontmcp-go/frontmcp/config"
+	"github.com/frontmcp-go/frontmcp/internal/whoami"
 )
 
 // benchServer runs a server with the memory store on a loopback port (the
@@ -45,18 +44,9 @@ func benchServer(b *testing.B, mode config.AuthMode) (*frontmcp.Server, string) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The whoami tool of cmd/frontmcp.
-	type who struct {
-		Subject   string    `json:"subject"`
-		Anonymous bool      `json:"anonymous"`
-		ClientID  string    `json:"client_id,omitempty"`
-		Scopes    []string  `json:"scopes,omitempty"`
-		ExpiresAt time.Time `json:"expires_at,omitzero"`
+	if err := whoami.Add(srv); err != nil { // the tool of cmd/frontmcp
+		b.Fatal(err)
 	}
-	mcp.AddTool(srv.MCP(), &mcp.Tool{Name: "whoami"}, func(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, who, error) {
-		p := frontmcp.PrincipalOf(req)
-		return nil, who{Subject: p.Subject, Anonymous: p.Anonymous, ClientID: p.ClientID, Scopes: p.Scopes, ExpiresAt: p.ExpiresAt}, nil
-	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()

@@ -11,16 +11,21 @@ import (
 	"github.com/frontmcp-go/frontmcp/store"
 )
 
-// clientReads counts the client reads of a real store (it observes; the
-// memstore does the work).
-type clientReads struct {
+// storeReads counts the client and grant reads of a real store (it
+// observes; the memstore does the work).
+type storeReads struct {
 	store.Store
-	n atomic.Int64
+	clients, grants atomic.Int64
 }
 
-func (c *clientReads) GetClient(ctx context.Context, id string) (*store.Client, error) {
-	c.n.Add(1)
+func (c *storeReads) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c.clients.Add(1)
 	return c.Store.GetClient(ctx, id)
+}
+
+func (c *storeReads) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
+	c.grants.Add(1)
+	return c.Store.GetGrant(ctx, id)
 }
 
 // registerDynamic registers a client through RFC 7591 and returns its id,
@@ -52,30 +57,30 @@ func (e *tkEnv) refreshOK(t *testing.T, clientID, rt string) string {
 // from the store once per clientCacheTTL; authorization codes read it every
 // time.
 func TestClientCacheReads(t *testing.T) {
-	var reads *clientReads
+	var reads *storeReads
 	e := newTkEnv(t, func(o *Options) {
-		reads = &clientReads{Store: o.Store}
+		reads = &storeReads{Store: o.Store}
 		o.Store = reads
 	})
 	for _, method := range []string{"none", "client_secret_basic"} {
 		t.Run(method, func(t *testing.T) {
 			id, _, _ := e.registerDynamic(t, method)
-			before := reads.n.Load()
+			before := reads.clients.Load()
 			tr, _ := e.redeem(t, id)
 			rt := tr.str("refresh_token")
 			for range 3 {
 				rt = e.refreshOK(t, id, rt)
 			}
-			if n := reads.n.Load() - before; n != 2 {
+			if n := reads.clients.Load() - before; n != 2 {
 				t.Errorf("code + 3 refreshes read the client %d times, want 2", n)
 			}
 			e.clock.Advance(clientCacheTTL)
 			rt = e.refreshOK(t, id, rt)
-			if n := reads.n.Load() - before; n != 3 {
+			if n := reads.clients.Load() - before; n != 3 {
 				t.Errorf("a refresh after clientCacheTTL did not read the client again (%d reads)", n)
 			}
 			e.redeem(t, id)
-			if n := reads.n.Load() - before; n != 4 {
+			if n := reads.clients.Load() - before; n != 4 {
 				t.Errorf("a code redemption did not read the client (%d reads)", n)
 			}
 		})

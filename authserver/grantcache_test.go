@@ -4,23 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 
-	"github.com/frontmcp-go/frontmcp/store"
 )
-
-// grantReads counts the grant reads of a real store (it observes; the
-// memstore does the work).
-type grantReads struct {
-	store.Store
-	n atomic.Int64
-}
-
-func (g *grantReads) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
-	g.n.Add(1)
-	return g.Store.GetGrant(ctx, id)
-}
 
 // TestGrantCacheReads: a refresh rotates the token without reading the grant
 // when the server knows the grant (it created it, or read it for an earlier
@@ -28,9 +14,9 @@ func (g *grantReads) GetGrant(ctx context.Context, id string) (*store.Grant, err
 // operator command) is still refused, by the rotation, and read again next
 // time.
 func TestGrantCacheReads(t *testing.T) {
-	var reads *grantReads
+	var reads *storeReads
 	e := newTkEnv(t, func(o *Options) {
-		reads = &grantReads{Store: o.Store}
+		reads = &storeReads{Store: o.Store}
 		o.Store = reads
 	})
 	first, code := e.redeem(t, tkPublic)
@@ -38,7 +24,7 @@ func TestGrantCacheReads(t *testing.T) {
 	for range 3 {
 		rt = e.refreshOK(t, tkPublic, rt)
 	}
-	if n := reads.n.Load(); n != 0 {
+	if n := reads.grants.Load(); n != 0 {
 		t.Errorf("3 refreshes of a grant this server created read it %d times, want 0", n)
 	}
 
@@ -56,7 +42,7 @@ func TestGrantCacheReads(t *testing.T) {
 	for range 3 {
 		rt = e.refreshOK(t, tkPublic, rt)
 	}
-	if n := reads.n.Load(); n != 1 {
+	if n := reads.grants.Load(); n != 1 {
 		t.Errorf("3 refreshes on another instance read the grant %d times, want 1", n)
 	}
 	e.base = firstURL
@@ -66,9 +52,9 @@ func TestGrantCacheReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	tkWantError(t, e.tokenAs(t, tkPublic, tkRefreshForm(rt)), http.StatusBadRequest, "invalid_grant")
-	before := reads.n.Load()
+	before := reads.grants.Load()
 	tkWantError(t, e.tokenAs(t, tkPublic, tkRefreshForm(rt)), http.StatusBadRequest, "invalid_grant")
-	if reads.n.Load() != before+1 {
+	if reads.grants.Load() != before+1 {
 		t.Error("a refused rotation left the grant's facts cached")
 	}
 }
