@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
 )
 
 // TestGrantCacheReads: a refresh rotates the token without reading the grant
