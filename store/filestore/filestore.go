@@ -19,9 +19,11 @@
 // has the store file's lock. The process holding the file checks, at the
 // start of every operation, whether the turnstile is held (it takes the
 // lock shared for an instant) and, if so, lets the file go once its
-// operations in flight are done; idle for 2 ms, it lets the file go
-// anyway. So another process waits for at most the operations in
-// flight, or that idle time. Operations that had to wait for the file run
+// operations in flight are done. A process that has gone quiet notices
+// within 100 ms, then checks every 2 ms and lets the file go as soon as
+// another process waits, and after a second without an operation in any
+// case. So another process waits for at most the operations in flight, or
+// about 100 ms when the holder has just gone quiet. Operations that had to wait for the file run
 // on it without that check, so every process makes progress on each turn.
 // The check also makes sure that the file is still the one opened: a
 // removed or replaced file is opened anew, never written behind the new

@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// turnstiles: a process sees another waiting for the file (othersWaiting).
+const turnstiles = true
+
 // tryLock takes the flock(2) lock of f without waiting: shared, or exclusive
 // when write is set. It reports false with a nil error when another open file
 // description holds a conflicting lock. bbolt then locks the same descriptor

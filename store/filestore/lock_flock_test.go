@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/frontmcp-go/frontmcp/store"
@@ -284,4 +285,48 @@ func TestYieldsToWaitingProcess(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("read beside the other process: %v", err)
 	}
+}
+
+// TestIdleKeepsFileWithoutWaiter: a process whose operations pause for
+// longer than idleRelease keeps its handle while no other process asks for
+// the file (reopening it at every pause of a busy server cost 20–100 ms
+// tails), closes it after idleClose without an operation, and lets it go
+// within idleRelease of another process asking (TestLockWait). The clock
+// is synctest's: the waits below take no real time.
+func TestIdleKeepsFileWithoutWaiter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	synctest.Test(t, func(t *testing.T) {
+		s, err := Open(path, &Options{SweepInterval: -1})
+		must(t, err)
+		defer s.Close()
+		ctx := context.Background()
+		handle := func() *handle {
+			s.locks.mu.Lock()
+			defer s.locks.mu.Unlock()
+			return s.locks.h
+		}
+		must(t, s.CreateClient(ctx, &store.Client{ID: "c"}))
+		first := handle()
+		if first == nil {
+			t.Fatal("no shared handle after an operation")
+		}
+		for range 3 {
+			time.Sleep(50 * idleRelease)
+			synctest.Wait()
+			if _, err := s.GetClient(ctx, "c"); err != nil {
+				t.Fatal(err)
+			}
+			if h := handle(); h != first {
+				t.Fatalf("after a pause of %v with no process waiting the file was reopened", 50*idleRelease)
+			}
+		}
+		time.Sleep(idleClose + idleRelease)
+		synctest.Wait()
+		if handle() != nil {
+			t.Fatalf("the handle is still open after %v without an operation", idleClose+idleRelease)
+		}
+		if _, err := s.GetClient(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
