@@ -469,17 +469,22 @@ func (w *lockWait) begin() time.Duration {
 	return w.deadline.Sub(now)
 }
 
-// wait blocks for d or until the context ends.
-func (w *lockWait) wait(d time.Duration) error {
+// arm sets the wait's one timer to fire after d.
+func (w *lockWait) arm(d time.Duration) <-chan time.Time {
 	if w.timer == nil {
 		w.timer = time.NewTimer(d)
 	} else {
 		w.timer.Reset(d)
 	}
+	return w.timer.C
+}
+
+// wait blocks for d or until the context ends.
+func (w *lockWait) wait(d time.Duration) error {
 	select {
 	case <-w.ctx.Done():
 		return w.canceled()
-	case <-w.timer.C:
+	case <-w.arm(d):
 		return nil
 	}
 }
@@ -508,17 +513,13 @@ func (w *lockWait) enter(entry chan struct{}) error {
 	if left <= 0 {
 		return w.timedOut()
 	}
-	if w.timer == nil {
-		w.timer = time.NewTimer(left)
-	} else {
-		w.timer.Reset(left)
-	}
+	expired := w.arm(left)
 	select {
 	case entry <- struct{}{}:
 		return nil
 	case <-w.ctx.Done():
 		return w.canceled()
-	case <-w.timer.C:
+	case <-expired:
 		return w.timedOut()
 	}
 }
@@ -535,17 +536,13 @@ func (w *lockWait) waitFor(ch chan struct{}) error {
 	if left <= 0 {
 		return w.timedOut()
 	}
-	if w.timer == nil {
-		w.timer = time.NewTimer(left)
-	} else {
-		w.timer.Reset(left)
-	}
+	expired := w.arm(left)
 	select {
 	case <-ch:
 		return nil
 	case <-w.ctx.Done():
 		return w.canceled()
-	case <-w.timer.C:
+	case <-expired:
 		return w.timedOut()
 	}
 }
