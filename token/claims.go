@@ -198,12 +198,39 @@ func numericDate(name string, t time.Time) (int64, error) {
 // maxNumericDate is 9999-12-31T23:59:59Z.
 const maxNumericDate = 253402300799
 
+// numericDateTime converts a decoded NumericDate (RFC 7519 §2: seconds since
+// the epoch, fractions allowed) to a time. It reports false for a negative
+// time or one after maxNumericDate.
+func numericDateTime(f float64) (time.Time, bool) {
+	if math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+}
+
 // UnmarshalJSON decodes a claims set. Registered claims must have their
 // RFC 7519 types (strings; "aud" a string or an array of strings; times
 // non-negative finite numbers, fractions allowed); otherwise the error wraps
 // [ErrMalformed]. Claim names are case-sensitive. Unknown claims go to Extra
 // (nil when there are none).
+//
+// The result is what decoding into a map[string]any with encoding/json and
+// moving the registered claims out of it gives (see unmarshalSlow). The
+// common case, a flat object with well-typed registered claims, is decoded
+// in a single pass without that map (see decodeClaims); a token is verified
+// on every request.
 func (c *Claims) UnmarshalJSON(data []byte) error {
+	if fast, ok := decodeClaims(data); ok {
+		*c = fast
+		return nil
+	}
+	return c.unmarshalSlow(data)
+}
+
+// unmarshalSlow is UnmarshalJSON by way of encoding/json and a
+// map[string]any. It handles every input, and reports every error.
+func (c *Claims) unmarshalSlow(data []byte) error {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
@@ -234,12 +261,12 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 		}
 		delete(m, name)
 		f, isNum := v.(float64)
-		if !isNum || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		t, valid := numericDateTime(f)
+		if !isNum || !valid {
 			err = fmt.Errorf("%w: claim %s is not a valid NumericDate", ErrMalformed, name)
 			return
 		}
-		sec, frac := math.Modf(f)
-		*dst = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		*dst = t
 	}
 	str("iss", &c.Issuer)
 	str("sub", &c.Subject)
