@@ -9,6 +9,8 @@
 //     real authorization endpoint, login and consent pages),
 //   - authenticated MCP tools/call of the whoami tool (one session per worker),
 //   - the same tools/call with authentication off (auth.mode public),
+//   - refresh_token grants against a reference endpoint that only signs
+//     (bench/floor: the floor any Go token endpoint stands on),
 //
 // at several concurrencies, next to the in-process cost of signing and
 // verifying one access token (go test -bench in package token) and the
@@ -49,10 +51,11 @@ const (
 	WorkCode    = "code"         // authorization_code redemption
 	WorkTools   = "tools"        // authenticated tools/call whoami
 	WorkPublic  = "tools-public" // tools/call whoami, auth.mode public
+	WorkFloor   = "floor"        // refresh_token grant, reference endpoint
 )
 
 // Workloads lists the workloads in table order.
-var Workloads = []string{WorkRefresh, WorkCode, WorkTools, WorkPublic}
+var Workloads = []string{WorkRefresh, WorkCode, WorkTools, WorkPublic, WorkFloor}
 
 // Stores lists the stores in table order.
 var Stores = []string{StoreMemory, StoreFile, StoreRedis}
@@ -255,10 +258,21 @@ func Run(ctx context.Context, opts *Options) (rep *Report, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if h.wants(WorkFloor) {
+		if err := h.startFloor(ctx); err != nil {
+			return nil, err
+		}
+		defer stopServer(h.floor, &err)
+	}
 	for _, st := range stores {
 		if err = h.runStore(ctx, st); err != nil {
 			err = fmt.Errorf("%s store: %w", st, err)
 			break
+		}
+	}
+	if err == nil && h.floor != nil {
+		for _, c := range h.o.Concurrency {
+			h.floorCell(ctx, c)
 		}
 	}
 	h.rep.Targets = targets(h.rep)
@@ -276,6 +290,10 @@ type harness struct {
 	hash      string
 	hc        *http.Client
 	rep       *Report
+	// floor is the reference endpoint's server while it runs, and
+	// floorDone the concurrencies already measured against it.
+	floor     *server
+	floorDone []int
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -309,7 +327,7 @@ func moduleRoot(ctx context.Context, o Options) (string, error) {
 }
 
 // build builds ./cmd/frontmcp unless a binary was given.
-func (h *harness) build(ctx context.Context) error {
+func (h *harness) build(ctx context.Context) (err error) {
 	if h.o.ServerBinary != "" {
 		h.bin = h.o.ServerBinary
 		return nil
@@ -318,14 +336,21 @@ func (h *harness) build(ctx context.Context) error {
 	if h.profile {
 		pkg = "./bench/cmd/frontmcp-pprof"
 	}
-	h.bin = filepath.Join(h.tmp, path.Base(pkg))
+	h.bin, err = h.goBuild(ctx, pkg)
+	return err
+}
+
+// goBuild builds the command pkg of the module into the temporary
+// directory and returns the binary's path.
+func (h *harness) goBuild(ctx context.Context, pkg string) (string, error) {
+	bin := filepath.Join(h.tmp, path.Base(pkg))
 	h.logf("building %s", pkg)
-	cmd := exec.CommandContext(ctx, h.o.Go, "build", "-o", h.bin, pkg)
+	cmd := exec.CommandContext(ctx, h.o.Go, "build", "-o", bin, pkg)
 	cmd.Dir = h.root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("harness: go build %s: %v\n%s", pkg, err, out)
+		return "", fmt.Errorf("harness: go build %s: %v\n%s", pkg, err, out)
 	}
-	return nil
+	return bin, nil
 }
 
 // passwordHash makes the bench user's password and its hash: argon2id with
@@ -406,7 +431,7 @@ func (h *harness) redisUnavailable(ctx context.Context) string {
 	if path, err = writeConfig(dir, "redis-check", cfg); err != nil {
 		return err.Error()
 	}
-	srv, err := startServer(ctx, h.hc, h.bin, dir, "redis-check", path, h.o.ServerProcs, false)
+	srv, err := startServer(ctx, h.hc, h.bin, dir, "redis-check", serveArgs(path), h.o.ServerProcs, false)
 	if err != nil {
 		return "frontmcp serve does not start with tokenStorage.type redis (" + tokenStorageLine(err.Error()) + ")"
 	}
@@ -491,7 +516,7 @@ func (h *harness) start(ctx context.Context, dir, name string, cfg serverConfig)
 		return nil, err
 	}
 	h.logf("starting %s server", name)
-	return startServer(ctx, h.hc, h.bin, dir, name, path, h.o.ServerProcs, h.profile)
+	return startServer(ctx, h.hc, h.bin, dir, name, serveArgs(path), h.o.ServerProcs, h.profile)
 }
 
 // stopServer stops srv and turns a failed exit into err (keeping an
@@ -576,15 +601,12 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 			if err != nil {
 				return err
 			}
-			cell := h.measure(ctx, st, WorkRefresh, c, srv, helper, h.o.Warmup, h.o.Duration, func(ctx context.Context, w int) error {
-				tok, err := oc.Refresh(ctx, chains[w].RefreshToken)
-				if err != nil {
-					return err
-				}
-				chains[w] = tok
-				return nil
-			})
+			cell := h.measure(ctx, st, WorkRefresh, c, srv, helper, h.o.Warmup, h.o.Duration, refresher(oc, chains))
 			refreshRate[c] = cell.Result.Throughput()
+			// The reference endpoint right after the first store's refresh
+			// cell of the same concurrency: the two compare best seconds
+			// apart.
+			h.floorCell(ctx, c)
 		}
 	}
 	if h.wants(WorkCode) {
@@ -595,6 +617,50 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 		}
 	}
 	return nil
+}
+
+// refresher returns an operation that refreshes worker w's grant and keeps
+// the answer for the next refresh.
+func refresher(oc *client.OAuthClient, chains []*client.Token) load.Op {
+	return func(ctx context.Context, w int) error {
+		tok, err := oc.Refresh(ctx, chains[w].RefreshToken)
+		if err != nil {
+			return err
+		}
+		chains[w] = tok
+		return nil
+	}
+}
+
+// startFloor builds and starts the reference token endpoint
+// (bench/cmd/frontmcp-floor).
+func (h *harness) startFloor(ctx context.Context) error {
+	bin, err := h.goBuild(ctx, "./bench/cmd/frontmcp-floor")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(h.tmp, "floor")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	h.logf("starting the reference token endpoint")
+	h.floor, err = startServer(ctx, h.hc, bin, dir, "floor", nil, h.o.ServerProcs, false)
+	return err
+}
+
+// floorCell measures refresh_token grants against the reference endpoint
+// at concurrency c, once per concurrency and only while it runs.
+func (h *harness) floorCell(ctx context.Context, c int) {
+	if h.floor == nil || slices.Contains(h.floorDone, c) {
+		return
+	}
+	h.floorDone = append(h.floorDone, c)
+	oc := &client.OAuthClient{HTTP: h.hc, Meta: &client.Metadata{Issuer: h.floor.base, TokenEndpoint: h.floor.base + "/oauth/token"}, ClientID: "bench-floor"}
+	chains := make([]*client.Token, c)
+	for i := range chains {
+		chains[i] = &client.Token{RefreshToken: fmt.Sprintf("floor-%d", i)}
+	}
+	h.measure(ctx, "", WorkFloor, c, h.floor, nil, h.o.Warmup, h.o.Duration, refresher(oc, chains))
 }
 
 // prepWorkers is the parallelism of preparation (sign-ins, sessions).
@@ -764,7 +830,7 @@ func (h *harness) measure(ctx context.Context, st, work string, c int, srv *serv
 		WindowStart: func() {
 			t0 = time.Now()
 			srv0, help0, self0 = cpuOf(srv.pid()), cpuOf(helperPID), selfCPU()
-			if h.profile {
+			if h.profile && srv.pprofBase != "" {
 				profiling = true
 				name := filepath.Join(h.o.CPUProfileDir, fmt.Sprintf("%s-%s-c%d.pprof", st, work, c))
 				go func() { profileDone <- fetchProfile(ctx, h.hc, srv.pprofBase, dur, name) }()

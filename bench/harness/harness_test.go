@@ -196,10 +196,11 @@ func TestReportWrite(t *testing.T) {
 	rep := &Report{
 		Machine:  Machine{GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", CPUs: 2, CPU: "Test CPU"},
 		Settings: Settings{Warmup: time.Second, Duration: 5 * time.Second, ServerProcs: 1, ClientProcs: 1, Concurrency: []int{1}},
-		Cells:    []Cell{failed, exhausted, cellOf(StoreMemory, WorkRefresh, 1, 5000, 300*time.Microsecond)},
-		Crypto:   []Crypto{{Op: "sign", Alg: "ES256", Token: 40000, Raw: 32000}},
-		Ceiling:  25000,
-		Notes:    []string{"redis store not measured: test"},
+		Cells: []Cell{failed, exhausted, cellOf(StoreMemory, WorkRefresh, 1, 5000, 300*time.Microsecond),
+			cellOf("", WorkFloor, 1, 6250, 250*time.Microsecond)},
+		Crypto:  []Crypto{{Op: "sign", Alg: "ES256", Token: 40000, Raw: 32000}},
+		Ceiling: 25000,
+		Notes:   []string{"redis store not measured: test"},
 	}
 	rep.Targets = targets(rep)
 	if !rep.Failed() {
@@ -222,13 +223,17 @@ func TestReportWrite(t *testing.T) {
 		"MISS  1.25×    ≤ 1.20×     sign ES256",
 		"MISS  0.20×    ≥ 0.50×     memory: refresh grants peak",
 		"note: redis store not measured: test",
+		"-      reference: sign only  1   6250",
+		"  reference peak 6250 grants/s (c=1) = 0.25× the ES256 sign-bound ceiling\n",
+		"  memory refresh_token: peak 5000/s (c=1) = 0.80× the reference; p99 at c=1 300 µs (reference 250 µs)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	// Rows are in table order: memory before file, refresh before code.
-	if i, j, k := strings.Index(out, "refresh_token (rotation)"), strings.Index(out, "authorization_code"), strings.Index(out, "file "); !(i < j && j < k) {
+	// Rows are in table order: the reference first, memory before file,
+	// refresh before code.
+	if h, i, j, k := strings.Index(out, "reference: sign only"), strings.Index(out, "refresh_token (rotation)"), strings.Index(out, "authorization_code"), strings.Index(out, "file "); !(h < i && i < j && j < k) {
 		t.Errorf("rows out of order:\n%s", out)
 	}
 }
@@ -292,8 +297,12 @@ func TestRunProfiles(t *testing.T) {
 	}
 	// MCP calls are measured first, on a nearly empty store, with and
 	// without auth one after the other.
-	checkCells(t, rep, []string{WorkTools, WorkPublic, WorkRefresh, WorkCode})
+	// The reference endpoint follows the refresh cell of its concurrency.
+	checkCells(t, rep, []string{WorkTools, WorkPublic, WorkRefresh, WorkFloor, WorkCode})
 	for _, w := range Workloads {
+		if w == WorkFloor {
+			continue // the reference endpoint has no profiling endpoint
+		}
 		fi, err := os.Stat(filepath.Join(profiles, "memory-"+w+"-c2.pprof"))
 		if err != nil || fi.Size() == 0 {
 			t.Errorf("profile of %s: %v", w, err)
@@ -308,14 +317,17 @@ func TestRunProfiles(t *testing.T) {
 // `make bench-smoke` does, with the crypto benchmarks.
 func TestRunProcesses(t *testing.T) {
 	rep, err := Run(t.Context(), &Options{
-		Stores: []string{StoreMemory}, Workloads: []string{WorkRefresh, WorkTools}, Concurrency: []int{1},
+		Stores: []string{StoreMemory}, Workloads: []string{WorkRefresh, WorkTools, WorkFloor}, Concurrency: []int{1},
 		Warmup: 20 * time.Millisecond, Duration: 150 * time.Millisecond,
 		Crypto: true, CryptoBenchtime: "3x", CryptoCount: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkCells(t, rep, []string{WorkTools, WorkRefresh})
+	checkCells(t, rep, []string{WorkTools, WorkRefresh, WorkFloor})
+	if lines := rep.floorLines(); len(lines) != 2 || !strings.HasPrefix(lines[1], "memory refresh_token: peak ") {
+		t.Errorf("comparison with the reference endpoint: %q", lines)
+	}
 	for _, c := range rep.Cells {
 		if c.ServerCPU <= 0 || c.Wall <= 0 {
 			t.Errorf("%s: server CPU %v over %v, want measured", c.Workload, c.ServerCPU, c.Wall)

@@ -243,6 +243,37 @@ func targets(r *Report) []Target {
 	return out
 }
 
+// floorLines compares each store's refresh cells with the reference
+// endpoint's: peak throughput, and p99 at the highest concurrency both
+// measured.
+func (r *Report) floorLines() []string {
+	fl, fc, ok := r.peak("", WorkFloor)
+	if !ok || fl <= 0 {
+		return nil
+	}
+	out := []string{fmt.Sprintf("reference peak %.0f grants/s (c=%d)", fl, fc)}
+	if r.Ceiling > 0 {
+		out[0] += fmt.Sprintf(" = %.2f× the ES256 sign-bound ceiling", fl/r.Ceiling)
+	}
+	for _, st := range storesOf(r) {
+		ref, c, ok := r.peak(st, WorkRefresh)
+		if !ok {
+			continue
+		}
+		l := fmt.Sprintf("%s refresh_token: peak %.0f/s (c=%d) = %.2f× the reference", st, ref, c, ref/fl)
+		for _, cc := range slices.Backward(r.Settings.Concurrency) {
+			a, ok1 := r.cell(st, WorkRefresh, cc)
+			b, ok2 := r.cell("", WorkFloor, cc)
+			if ok1 && ok2 && a.Result.Requests > 0 && b.Result.Requests > 0 {
+				l += fmt.Sprintf("; p99 at c=%d %s (reference %s)", cc, fmtDur(a.Result.P99), fmtDur(b.Result.P99))
+				break
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 func storesOf(r *Report) []string {
 	var out []string
 	for _, st := range Stores {
@@ -266,6 +297,8 @@ func workloadLabel(w string) string {
 		return "tools/call (auth)"
 	case WorkPublic:
 		return "tools/call (auth off)"
+	case WorkFloor:
+		return "reference: sign only"
 	}
 	return w
 }
@@ -303,6 +336,9 @@ func (r *Report) Write(w io.Writer) error {
 	})
 	for _, c := range cells {
 		res := &c.Result
+		if c.Store == "" {
+			c.Store = "-"
+		}
 		tput := fmt.Sprintf("%.0f", res.Throughput())
 		if res.Exhausted {
 			tput += "*"
@@ -340,6 +376,13 @@ func (r *Report) Write(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "ES256 sign-bound ceiling: %d server core(s) / %s per signed token = %.0f tokens/s\n",
 			s.ServerProcs, fmtNs(float64(s.ServerProcs)*1e9/r.Ceiling), r.Ceiling)
+	}
+
+	if lines := r.floorLines(); len(lines) > 0 {
+		fmt.Fprintf(w, "\nAgainst the reference endpoint (bench/floor: reads the form, signs one ES256 token, writes the answer; nothing else):\n")
+		for _, l := range lines {
+			fmt.Fprintln(w, "  "+l)
+		}
 	}
 
 	if len(r.Targets) > 0 {

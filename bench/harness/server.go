@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,10 +105,14 @@ func configAccepted(ctx context.Context, bin, path string) (bool, string) {
 	return true, ""
 }
 
-// startServer runs `frontmcp serve --config path --port N` with GOMAXPROCS
+// serveArgs is the command line of `frontmcp serve` with the configuration
+// file path (startServer adds the port).
+func serveArgs(path string) []string { return []string{"serve", "--config", path} }
+
+// startServer runs bin with args and `--port N` (a free port) and GOMAXPROCS
 // set to procs, and waits until /readyz answers 200. With profile, bin is
 // frontmcp-pprof and its profiling endpoint gets a port too.
-func startServer(ctx context.Context, hc *http.Client, bin, dir, name, path string, procs int, profile bool) (*server, error) {
+func startServer(ctx context.Context, hc *http.Client, bin, dir, name string, args []string, procs int, profile bool) (*server, error) {
 	var lastErr error
 	for range 3 { // the free ports may be taken in between
 		port, err := freePort()
@@ -124,7 +129,7 @@ func startServer(ctx context.Context, hc *http.Client, bin, dir, name, path stri
 			env = append(env, fmt.Sprintf("BENCH_PPROF_ADDR=127.0.0.1:%d", pp))
 			pprofBase = fmt.Sprintf("http://127.0.0.1:%d", pp)
 		}
-		p, err := startProcess(name, bin, []string{"serve", "--config", path, "--port", strconv.Itoa(port)}, env, filepath.Join(dir, name+".log"))
+		p, err := startProcess(name, bin, append(slices.Clip(args), "--port", strconv.Itoa(port)), env, filepath.Join(dir, name+".log"))
 		if err != nil {
 			return nil, err
 		}

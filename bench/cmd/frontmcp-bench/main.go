@@ -4,7 +4,7 @@
 // prints one table with the targets of the performance issue.
 //
 //	frontmcp-bench [flags]          # make bench: 1 s warm-up + 5 s per cell
-//	frontmcp-bench -smoke           # make bench-smoke: CI check, ~2 s of load
+//	frontmcp-bench -smoke           # make bench-smoke: CI check, ~2.5 s of load
 //
 // It must run inside the frontmcp checkout (it builds ./cmd/frontmcp and
 // runs go test -bench ./token). The exit status is 1 when any request
@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("frontmcp-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		smoke       = fs.Bool("smoke", false, "CI smoke run: memory store, concurrency 1 and 4, ~2 s of load, tiny crypto benchmarks")
+		smoke       = fs.Bool("smoke", false, "CI smoke run: memory store and the reference endpoint, concurrency 1 and 4, ~2.5 s of load, tiny crypto benchmarks")
 		duration    = fs.Duration("duration", 5*time.Second, "measured window per cell")
 		warmup      = fs.Duration("warmup", time.Second, "warm-up per cell (not measured)")
 		conc        = fs.String("c", "1,16,64", "concurrency levels, comma-separated")
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Stores, opts.Workloads = parseList(*stores), parseList(*workloads)
 	if *smoke {
-		// Eight cells of 50 ms warm-up + 200 ms: two seconds of load.
+		// Ten cells of 50 ms warm-up + 200 ms: two and a half seconds of load.
 		opts.Stores = []string{harness.StoreMemory}
 		opts.Concurrency = []int{1, 4}
 		opts.Warmup, opts.Duration = 50*time.Millisecond, 200*time.Millisecond
