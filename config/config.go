@@ -300,7 +300,8 @@ type RedisStorage struct {
 	SentinelAddrs []string `yaml:"sentinelAddrs"`
 	// ClusterAddrs are host:port seed addresses of a cluster.
 	ClusterAddrs []string `yaml:"clusterAddrs"`
-	// PoolSize is the connection pool size; 0 uses the client default.
+	// PoolSize is the connection pool size per node; 0 means 10 per CPU,
+	// at least 64 (redisstore.DefaultPoolSize).
 	PoolSize int `yaml:"poolSize"`
 	// DialTimeout; 0 uses the client default.
 	DialTimeout time.Duration `yaml:"dialTimeout"`

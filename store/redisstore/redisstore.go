@@ -58,6 +58,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,8 +116,8 @@ type Options struct {
 	// TLS turns TLS on when not nil.
 	TLS *TLSOptions
 
-	// PoolSize is the number of connections per node; zero means go-redis's
-	// default (10 per CPU).
+	// PoolSize is the number of connections per node; zero means
+	// [DefaultPoolSize].
 	PoolSize int
 	// DialTimeout, ReadTimeout and WriteTimeout bound one connection attempt,
 	// one reply and one request; zero means go-redis's defaults (5 s, 3 s,
@@ -224,7 +225,7 @@ func (o *Options) client() (redis.UniversalClient, string, error) {
 		Password:     o.Password,
 		DB:           o.DB,
 		TLSConfig:    tlsConf,
-		PoolSize:     o.PoolSize,
+		PoolSize:     cmp.Or(o.PoolSize, DefaultPoolSize()),
 		DialTimeout:  o.DialTimeout,
 		ReadTimeout:  o.ReadTimeout,
 		WriteTimeout: o.WriteTimeout,
@@ -254,6 +255,19 @@ func (o *Options) client() (redis.UniversalClient, string, error) {
 	return redis.NewUniversalClient(u), where, nil
 }
 
+// MinPoolSize is the least connections per node [DefaultPoolSize] gives.
+const MinPoolSize = 64
+
+// DefaultPoolSize is the pool size when Options.PoolSize is zero: go-redis's
+// 10 connections per CPU (GOMAXPROCS), and at least MinPoolSize. A request
+// that waits for the store holds its connection until its goroutine runs
+// again, which on a busy server with one or two CPUs takes longer than the
+// round trip: with go-redis's 10 connections per CPU, requests queue for a
+// connection while Redis idles (docs/benchmarks.md: on one CPU at 64
+// concurrent refreshes, a pool of 10 gave 15–18% fewer grants per second
+// than one of 64 or more). Connections are opened only when needed.
+func DefaultPoolSize() int { return max(10*runtime.GOMAXPROCS(0), MinPoolSize) }
+
 // urlClient builds a single-server client from o.URL.
 func (o *Options) urlClient(tlsConf *tls.Config) (redis.UniversalClient, string, error) {
 	ro, err := redis.ParseURL(o.URL)
@@ -279,9 +293,8 @@ func (o *Options) urlClient(tlsConf *tls.Config) (redis.UniversalClient, string,
 	case ro.TLSConfig != nil:
 		ro.TLSConfig.MinVersion = tls.VersionTLS12
 	}
-	if o.PoolSize != 0 {
-		ro.PoolSize = o.PoolSize
-	}
+	// A pool_size in the URL is kept unless PoolSize is set.
+	ro.PoolSize = cmp.Or(o.PoolSize, ro.PoolSize, DefaultPoolSize())
 	if o.DialTimeout != 0 {
 		ro.DialTimeout = o.DialTimeout
 	}
