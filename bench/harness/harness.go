@@ -487,7 +487,7 @@ func (h *harness) runStore(ctx context.Context, st string) (err error) {
 		}
 		defer stopServer(pub, &err)
 		for _, c := range h.o.Concurrency {
-			if err := h.toolsCell(ctx, st, WorkPublic, c, pub, helper, nil); err != nil {
+			if err := h.toolsCells(ctx, st, c, nil, nil, pub, helper); err != nil {
 				return err
 			}
 		}
@@ -552,8 +552,8 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 	// measured too (a memory store keeps them on the Go heap, and a larger
 	// heap makes each garbage collection dearer). With auth off measured
 	// too, its server runs alongside and the two cells of each concurrency
-	// follow each other, so that the ratio of the two compares cells a few
-	// seconds apart, not minutes (a shared machine's speed drifts).
+	// are measured in alternating half-second slices, so that their ratio
+	// compares one machine (a shared machine's speed drifts by the second).
 	var pub *server
 	if h.wants(WorkPublic) {
 		if pub, err = h.startPublic(ctx, st, dir, cfg); err != nil {
@@ -566,20 +566,8 @@ func (h *harness) runAuth(ctx context.Context, st, dir string, cfg serverConfig,
 		}()
 	}
 	for _, c := range h.o.Concurrency {
-		if h.wants(WorkTools) {
-			h.logf("%s: preparing %d grants for MCP sessions", st, c)
-			tokens, err := h.grants(ctx, oc, c)
-			if err != nil {
-				return err
-			}
-			if err := h.toolsCell(ctx, st, WorkTools, c, srv, helper, tokens); err != nil {
-				return err
-			}
-		}
-		if pub != nil {
-			if err := h.toolsCell(ctx, st, WorkPublic, c, pub, helper, nil); err != nil {
-				return err
-			}
+		if err := h.toolsCells(ctx, st, c, oc, srv, pub, helper); err != nil {
+			return err
 		}
 	}
 	if pub != nil {
@@ -758,11 +746,59 @@ func (h *harness) codes(ctx context.Context, oc *client.OAuthClient, n int, dead
 	return slices.DeleteFunc(out, func(c *client.Code) bool { return c == nil }), nil
 }
 
-// toolsCell opens one MCP session per worker (with the worker's access
+// toolsCells measures tools/call of whoami at concurrency c: authenticated
+// against srv when the tools workload is selected (oc prepares a grant per
+// worker), with auth off against pub when that is not nil. Both together
+// are measured in alternation (measureAlternating).
+func (h *harness) toolsCells(ctx context.Context, st string, c int, oc *client.OAuthClient, srv, pub *server, helper *process) error {
+	var (
+		works []string
+		srvs  []*server
+		ops   []load.Op
+	)
+	if h.wants(WorkTools) && srv != nil {
+		h.logf("%s: preparing %d grants for MCP sessions", st, c)
+		tokens, err := h.grants(ctx, oc, c)
+		if err != nil {
+			return err
+		}
+		op, closeAll, err := h.toolsOp(ctx, c, srv, tokens)
+		defer closeAll()
+		if err != nil {
+			return err
+		}
+		works, srvs, ops = append(works, WorkTools), append(srvs, srv), append(ops, op)
+	}
+	if pub != nil {
+		op, closeAll, err := h.toolsOp(ctx, c, pub, nil)
+		defer closeAll()
+		if err != nil {
+			return err
+		}
+		works, srvs, ops = append(works, WorkPublic), append(srvs, pub), append(ops, op)
+	}
+	switch len(ops) {
+	case 1:
+		h.measure(ctx, st, works[0], c, srvs[0], helper, h.o.Warmup, h.o.Duration, ops[0])
+	case 2:
+		h.measureAlternating(ctx, st, works, c, srvs, helper, ops)
+	}
+	return nil
+}
+
+// toolsOp opens one MCP session per worker (with the worker's access
 // token, or none in public mode), checks who the server thinks is calling,
-// and measures tools/call of whoami.
-func (h *harness) toolsCell(ctx context.Context, st, work string, c int, srv *server, helper *process, tokens []*client.Token) error {
+// and returns the operation that calls whoami, and a function that closes
+// the sessions.
+func (h *harness) toolsOp(ctx context.Context, c int, srv *server, tokens []*client.Token) (load.Op, func(), error) {
 	sessions := make([]*client.Session, c)
+	closeAll := func() {
+		for _, s := range sessions {
+			if s != nil {
+				s.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}
 	err := parallel(ctx, c, func(ctx context.Context, i int) error {
 		authz := ""
 		if tokens != nil {
@@ -775,21 +811,10 @@ func (h *harness) toolsCell(ctx context.Context, st, work string, c int, srv *se
 		sessions[i] = s
 		return checkWhoami(ctx, s, tokens != nil)
 	})
-	defer func() {
-		for _, s := range sessions {
-			if s != nil {
-				s.Close(context.WithoutCancel(ctx))
-			}
-		}
-	}()
-	if err != nil {
-		return err
-	}
-	h.measure(ctx, st, work, c, srv, helper, h.o.Warmup, h.o.Duration, func(ctx context.Context, w int) error {
+	return func(ctx context.Context, w int) error {
 		_, err := sessions[w].CallTool(ctx, "whoami")
 		return err
-	})
-	return nil
+	}, closeAll, err
 }
 
 // checkWhoami calls whoami once and checks the caller the server saw: the
@@ -814,53 +839,116 @@ func checkWhoami(ctx context.Context, s *client.Session, authenticated bool) err
 
 // measure runs one cell and records it in the report.
 func (h *harness) measure(ctx context.Context, st, work string, c int, srv *server, helper *process, warmup, dur time.Duration, op load.Op) Cell {
-	cell := Cell{Store: st, Workload: work, Concurrency: c, ServerCPU: -1, HelperCPU: -1, ClientCPU: -1}
-	var (
-		t0                 time.Time
-		srv0, help0, self0 time.Duration
-		profileDone        = make(chan error, 1)
-		profiling          bool
-	)
-	helperPID := 0
-	if helper != nil {
-		helperPID = helper.pid()
-	}
-	opts := &load.Options{
+	m := h.newMeter(ctx, st, work, c, srv, helper)
+	res, err := load.Run(ctx, &load.Options{
 		Concurrency: c, Warmup: warmup, Duration: dur,
-		WindowStart: func() {
-			t0 = time.Now()
-			srv0, help0, self0 = cpuOf(srv.pid()), cpuOf(helperPID), selfCPU()
-			if h.profile && srv.pprofBase != "" {
-				profiling = true
-				name := filepath.Join(h.o.CPUProfileDir, fmt.Sprintf("%s-%s-c%d.pprof", st, work, c))
-				go func() { profileDone <- fetchProfile(ctx, h.hc, srv.pprofBase, dur, name) }()
-			}
-		},
-		WindowEnd: func() {
-			cell.Wall = time.Since(t0)
-			if s := cpuOf(srv.pid()); s >= 0 && srv0 >= 0 {
-				cell.ServerCPU = s - srv0
-			}
-			if s := cpuOf(helperPID); s >= 0 && help0 >= 0 {
-				cell.HelperCPU = s - help0
-			}
-			cell.ClientCPU = selfCPU() - self0
-		},
+		WindowStart: func() { m.open(dur) },
+		WindowEnd:   m.close,
+	}, op)
+	return m.record(res, err)
+}
+
+// measureAlternating measures the cells of ops (one per workload of works,
+// against the server of the same index) in alternating slices of half a
+// second (load.Alternate), so that their ratio compares one machine.
+func (h *harness) measureAlternating(ctx context.Context, st string, works []string, c int, srvs []*server, helper *process, ops []load.Op) {
+	meters := make([]*meter, len(ops))
+	for i := range ops {
+		meters[i] = h.newMeter(ctx, st, works[i], c, srvs[i], helper)
 	}
-	res, err := load.Run(ctx, opts, op)
-	if err != nil {
-		res = &load.Result{Concurrency: c, Failures: 1, FirstFailure: err}
+	// Each profile covers the whole alternation (its server idles in the
+	// other slices, which costs no samples).
+	profile := time.Duration(len(ops)) * (h.o.Duration + time.Second)
+	results, err := load.Alternate(ctx, &load.AlternateOptions{
+		Concurrency: c, Warmup: h.o.Warmup, Duration: h.o.Duration, Slice: alternateSlice,
+		SliceStart: func(i int) { meters[i].open(profile) },
+		SliceEnd:   func(i int) { meters[i].close() },
+	}, ops...)
+	for i, m := range meters {
+		var res *load.Result
+		if err == nil {
+			res = results[i]
+		}
+		m.record(res, err)
 	}
-	if profiling {
-		if err := <-profileDone; err != nil {
-			h.rep.Notes = append(h.rep.Notes, fmt.Sprintf("no CPU profile for %s %s c=%d: %v", st, work, c, err))
+}
+
+// alternateSlice is the length of one turn of alternating cells.
+const alternateSlice = 500 * time.Millisecond
+
+// meter samples the CPU time of a cell's server, helper (redis-server) and
+// the harness over its measured window, which may come in slices, and
+// takes the server's CPU profile when the harness profiles.
+type meter struct {
+	h                  *harness
+	ctx                context.Context
+	cell               Cell
+	srv                *server
+	helperPID          int
+	t0                 time.Time
+	srv0, help0, self0 time.Duration
+	// sums over the slices so far; a negative sample makes a sum unknown
+	wall, srvCPU, helpCPU, selfCPU time.Duration
+	opened                         bool
+	profileDone                    chan error // nil unless profiling
+}
+
+func (h *harness) newMeter(ctx context.Context, st, work string, c int, srv *server, helper *process) *meter {
+	m := &meter{h: h, ctx: ctx, srv: srv, cell: Cell{Store: st, Workload: work, Concurrency: c, ServerCPU: -1, HelperCPU: -1, ClientCPU: -1}}
+	if helper != nil {
+		m.helperPID = helper.pid()
+	}
+	return m
+}
+
+// open starts a slice of the window. The first one starts a CPU profile of
+// the server of length profile when the harness profiles.
+func (m *meter) open(profile time.Duration) {
+	m.t0 = time.Now()
+	m.srv0, m.help0, m.self0 = cpuOf(m.srv.pid()), cpuOf(m.helperPID), selfCPU()
+	if !m.opened && m.h.profile && m.srv.pprofBase != "" {
+		m.profileDone = make(chan error, 1)
+		name := filepath.Join(m.h.o.CPUProfileDir, fmt.Sprintf("%s-%s-c%d.pprof", m.cell.Store, m.cell.Workload, m.cell.Concurrency))
+		go func() { m.profileDone <- fetchProfile(m.ctx, m.h.hc, m.srv.pprofBase, profile, name) }()
+	}
+	m.opened = true
+}
+
+// close ends a slice of the window.
+func (m *meter) close() {
+	m.wall += time.Since(m.t0)
+	m.srvCPU = addCPU(m.srvCPU, m.srv0, cpuOf(m.srv.pid()))
+	m.helpCPU = addCPU(m.helpCPU, m.help0, cpuOf(m.helperPID))
+	m.selfCPU = addCPU(m.selfCPU, m.self0, selfCPU())
+}
+
+// addCPU adds to-from to sum; a negative sum or sample gives -1.
+func addCPU(sum, from, to time.Duration) time.Duration {
+	if sum < 0 || from < 0 || to < 0 {
+		return -1
+	}
+	return sum + to - from
+}
+
+// record puts the cell with res (or a failure for err) in the report.
+func (m *meter) record(res *load.Result, err error) Cell {
+	h, c := m.h, &m.cell
+	if err != nil || res == nil {
+		res = &load.Result{Concurrency: c.Concurrency, Failures: 1, FirstFailure: err}
+	}
+	if m.opened {
+		c.Wall, c.ServerCPU, c.HelperCPU, c.ClientCPU = m.wall, m.srvCPU, m.helpCPU, m.selfCPU
+	}
+	if m.profileDone != nil {
+		if err := <-m.profileDone; err != nil {
+			h.rep.Notes = append(h.rep.Notes, fmt.Sprintf("no CPU profile for %s %s c=%d: %v", c.Store, c.Workload, c.Concurrency, err))
 		}
 	}
-	cell.Result = *res
-	h.rep.Cells = append(h.rep.Cells, cell)
-	h.logf("%-6s %-12s c=%-3d %9.0f req/s  p50 %-9v p99 %-9v n=%d%s", st, work, c, res.Throughput(),
+	c.Result = *res
+	h.rep.Cells = append(h.rep.Cells, *c)
+	h.logf("%-6s %-12s c=%-3d %9.0f req/s  p50 %-9v p99 %-9v n=%d%s", c.Store, c.Workload, c.Concurrency, res.Throughput(),
 		res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Requests, failureNote(res))
-	return cell
+	return *c
 }
 
 // cpuOf is the CPU time of process pid, or -1 when unknown.

@@ -96,6 +96,13 @@ type worker struct {
 // measurements. It returns an error only for invalid options or when ctx
 // ends before the window does; failed requests are reported in the Result.
 func Run(ctx context.Context, opts *Options, op Op) (*Result, error) {
+	res, _, err := run(ctx, opts, op)
+	return res, err
+}
+
+// run is Run that also returns the sorted latencies of the measured
+// requests.
+func run(ctx context.Context, opts *Options, op Op) (*Result, []time.Duration, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -110,7 +117,7 @@ func Run(ctx context.Context, opts *Options, op Op) (*Result, error) {
 		o.MaxRequests = DefaultMaxRequests
 	}
 	if o.Concurrency < 0 || o.Duration < 0 || o.Warmup < 0 || o.MaxRequests < 0 {
-		return nil, fmt.Errorf("load: negative option in %+v", o)
+		return nil, nil, fmt.Errorf("load: negative option in %+v", o)
 	}
 	start := time.Now()
 	from := start.Add(o.Warmup)
@@ -128,7 +135,7 @@ func Run(ctx context.Context, opts *Options, op Op) (*Result, error) {
 	endTimer.Stop()
 	h.close()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	res := &Result{Concurrency: o.Concurrency, Window: o.Duration}
@@ -151,14 +158,112 @@ func Run(ctx context.Context, opts *Options, op Op) (*Result, error) {
 		res.Exhausted = true
 		res.Window = max(lastEnd.Sub(from), 0)
 	}
-	res.Requests = len(all)
-	if len(all) > 0 {
-		slices.Sort(all)
-		res.P50 = Percentile(all, 50)
-		res.P99 = Percentile(all, 99)
-		res.Max = all[len(all)-1]
+	slices.Sort(all)
+	res.setLatencies(all)
+	return res, all, nil
+}
+
+// setLatencies sets Requests and the percentiles from the sorted
+// latencies of the measured requests.
+func (r *Result) setLatencies(sorted []time.Duration) {
+	r.Requests = len(sorted)
+	if len(sorted) > 0 {
+		r.P50 = Percentile(sorted, 50)
+		r.P99 = Percentile(sorted, 99)
+		r.Max = sorted[len(sorted)-1]
 	}
-	return res, nil
+}
+
+// AlternateOptions configure [Alternate]. Concurrency and MaxRequests are
+// as in [Options] (MaxRequests bounds a worker in one slice).
+type AlternateOptions struct {
+	Concurrency int
+	// Warmup is run for each operation in turn before the first slice; its
+	// requests are not measured (their failures still count).
+	Warmup time.Duration
+	// Duration is the measured window of each operation: the sum of its
+	// slices. Zero means one second.
+	Duration time.Duration
+	// Slice is the length of one turn. Zero means 500 ms.
+	Slice       time.Duration
+	MaxRequests int
+	// SliceStart and SliceEnd, when set, are called with the operation's
+	// index when one of its slices opens and closes, as
+	// Options.WindowStart and WindowEnd are.
+	SliceStart, SliceEnd func(op int)
+}
+
+// Alternate measures several operations in turns: after a warm-up of each,
+// the workers run ops[0] for a slice, then ops[1], and so on round the list,
+// until each operation has had Duration. Between two slices the workers
+// finish their requests, so two operations never overlap; every worker
+// keeps its index, so that per-worker state (a session) carries over. It
+// returns one Result per operation, over all its slices.
+//
+// On a machine whose speed drifts from second to second, operations
+// measured in alternation see the same machine, which consecutive runs of
+// several seconds each do not: their ratio is the steadier figure.
+func Alternate(ctx context.Context, opts *AlternateOptions, ops ...Op) ([]*Result, error) {
+	var o AlternateOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Duration == 0 {
+		o.Duration = time.Second
+	}
+	if o.Slice == 0 {
+		o.Slice = 500 * time.Millisecond
+	}
+	if len(ops) == 0 || o.Duration < 0 || o.Slice < 0 || o.Warmup < 0 {
+		return nil, fmt.Errorf("load: Alternate needs operations and non-negative durations (%+v)", o)
+	}
+	out := make([]*Result, len(ops))
+	lat := make([][]time.Duration, len(ops))
+	for i := range ops {
+		out[i] = &Result{Concurrency: o.Concurrency}
+	}
+	add := func(i int, res *Result, l []time.Duration) {
+		r := out[i]
+		r.Concurrency = res.Concurrency
+		r.Window += res.Window
+		r.Exhausted = r.Exhausted || res.Exhausted
+		r.Failures += res.Failures
+		if r.FirstFailure == nil {
+			r.FirstFailure = res.FirstFailure
+		}
+		lat[i] = append(lat[i], l...)
+	}
+	if o.Warmup > 0 {
+		for i, op := range ops {
+			res, _, err := run(ctx, &Options{Concurrency: o.Concurrency, Duration: o.Warmup, MaxRequests: o.MaxRequests}, op)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Failures, out[i].FirstFailure = res.Failures, res.FirstFailure
+		}
+	}
+	for done := time.Duration(0); done < o.Duration; done += o.Slice {
+		d := min(o.Slice, o.Duration-done)
+		for i, op := range ops {
+			so := &Options{Concurrency: o.Concurrency, Duration: d, MaxRequests: o.MaxRequests}
+			if o.SliceStart != nil {
+				so.WindowStart = func() { o.SliceStart(i) }
+			}
+			if o.SliceEnd != nil {
+				so.WindowEnd = func() { o.SliceEnd(i) }
+			}
+			res, l, err := run(ctx, so, op)
+			if err != nil {
+				return nil, err
+			}
+			add(i, res, l)
+		}
+	}
+	for i, r := range out {
+		slices.Sort(lat[i])
+		r.setLatencies(lat[i])
+	}
+	return out, nil
 }
 
 // hooks calls the window callbacks in order, at most once each.

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -241,5 +242,79 @@ func TestRunWindowHooks(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+func TestAlternate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var active [2]atomic.Int32
+		var hooks []string
+		op := func(i int, service time.Duration) Op {
+			return func(context.Context, int) error {
+				active[i].Add(1)
+				defer active[i].Add(-1)
+				if active[1-i].Load() != 0 {
+					t.Errorf("operation %d runs while %d does", i, 1-i)
+				}
+				time.Sleep(service)
+				return nil
+			}
+		}
+		got, err := Alternate(t.Context(), &AlternateOptions{
+			Concurrency: 2, Warmup: 10 * time.Millisecond, Duration: 60 * time.Millisecond, Slice: 25 * time.Millisecond,
+			SliceStart: func(i int) { hooks = append(hooks, fmt.Sprintf("start %d", i)) },
+			SliceEnd:   func(i int) { hooks = append(hooks, fmt.Sprintf("end %d", i)) },
+		}, op(0, time.Millisecond), op(1, 2*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		// Slices of 25, 25 and 10 ms: per worker, 25+25+10 requests of 1 ms,
+		// and 12+12+5 of 2 ms (a request must end by its slice's end).
+		want := []*Result{
+			{Concurrency: 2, Requests: 120, Window: 60 * time.Millisecond, P50: time.Millisecond, P99: time.Millisecond, Max: time.Millisecond},
+			{Concurrency: 2, Requests: 58, Window: 60 * time.Millisecond, P50: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond},
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
+			t.Errorf("Alternate (-want +got):\n%s", diff)
+		}
+		wantHooks := []string{"start 0", "end 0", "start 1", "end 1", "start 0", "end 0", "start 1", "end 1", "start 0", "end 0", "start 1", "end 1"}
+		if diff := cmp.Diff(wantHooks, hooks); diff != "" {
+			t.Errorf("slice hooks (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestAlternateFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errBroken := errors.New("broken")
+		var calls atomic.Int64
+		flaky := func(context.Context, int) error {
+			time.Sleep(time.Millisecond)
+			if calls.Add(1) == 1 { // the first request, in the warm-up
+				return errBroken
+			}
+			return nil
+		}
+		fine := func(context.Context, int) error { time.Sleep(time.Millisecond); return nil }
+		got, err := Alternate(t.Context(), &AlternateOptions{Concurrency: 1, Warmup: 5 * time.Millisecond, Duration: 10 * time.Millisecond, Slice: 5 * time.Millisecond}, flaky, fine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].Failures != 1 || !errors.Is(got[0].FirstFailure, errBroken) || got[0].Requests != 10 || got[1].Failures != 0 || got[1].Requests != 10 {
+			t.Errorf("results %+v %+v", got[0], got[1])
+		}
+	})
+}
+
+func TestAlternateRejects(t *testing.T) {
+	if _, err := Alternate(t.Context(), nil); err == nil {
+		t.Error("Alternate without operations succeeded")
+	}
+	op := func(context.Context, int) error { return nil }
+	for _, o := range []AlternateOptions{{Duration: -1}, {Slice: -1}, {Warmup: -1}} {
+		if _, err := Alternate(t.Context(), &o, op); err == nil {
+			t.Errorf("Alternate(%+v) succeeded", o)
+		}
 	}
 }
