@@ -49,14 +49,14 @@ e2e-remote:
 	bash scripts/e2e-remote.sh
 
 ## bench: frontmcp serve processes on loopback: token endpoint and MCP
-## tools/call per store, crypto costs, targets (docs/benchmarks.md). About
-## 7–8 minutes. BENCHFLAGS passes flags.
+## tools/call per store, a reference token endpoint, crypto costs, targets
+## (docs/benchmarks.md). About 10 minutes. BENCHFLAGS passes flags.
 BENCHFLAGS ?=
 bench:
 	$(GO) run ./bench/cmd/frontmcp-bench $(BENCHFLAGS)
 
-## bench-smoke: memory store, concurrency 1 and 4, ~2 s of load; exits 1 if
-## any request fails.
+## bench-smoke: memory store and the reference endpoint, concurrency 1 and 4,
+## ~2.5 s of load; exits 1 if any request fails.
 bench-smoke:
 	$(GO) run ./bench/cmd/frontmcp-bench -smoke
 
