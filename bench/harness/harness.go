@@ -971,7 +971,12 @@ func fetchProfile(ctx context.Context, hc *http.Client, base string, dur time.Du
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Transport: hc.Transport, Timeout: time.Duration(secs)*time.Second + 30*time.Second}).Do(req)
+	// The endpoint answers, headers included, when the profile ends: no
+	// response header timeout, the client's overall one instead.
+	tr := hc.Transport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 0
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: time.Duration(secs)*time.Second + 30*time.Second}).Do(req)
 	if err != nil {
 		return err
 	}
