@@ -19,6 +19,7 @@ import (
 
 	"github.com/frontmcp-go/frontmcp/internal/httpcache"
 	"github.com/frontmcp-go/frontmcp/store"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Defaults of Options.
@@ -93,9 +94,11 @@ type Options struct {
 	// MaxConcurrent bounds the fetches in progress at once. Zero means
 	// DefaultMaxConcurrent.
 	MaxConcurrent int
-	// MaxPerHost bounds the fetches in progress at once to one host name,
-	// so that a slow host named in many client_ids cannot take every slot.
-	// Zero means DefaultMaxPerHost.
+	// MaxPerHost bounds the fetches in progress at once to one site, so
+	// that a slow host named in many client_ids cannot take every slot. A
+	// site is a registrable domain by the Public Suffix List (all of
+	// example.com's subdomains are one site; two github.io users are two),
+	// or an IP address. Zero means DefaultMaxPerHost.
 	MaxPerHost int
 	// SlotWait bounds how long a fetch waits for a slot (of its host and of
 	// MaxConcurrent) before failing with ErrUnavailable; Timeout starts
@@ -258,9 +261,9 @@ func New(opts *Options) (*Fetcher, error) {
 // document fetched is used instead for ErrorTTL at a time, as long as it was
 // fetched less than CacheMax ago (stale-if-error, RFC 5861 §4). Concurrent
 // calls for one URL share one fetch, which is not cancelled when one caller
-// gives up. At most MaxPerHost fetches run at once per host name and
-// MaxConcurrent in all; a fetch that finds no slot within SlotWait fails
-// with ErrUnavailable.
+// gives up. At most MaxPerHost fetches run at once per site (registrable
+// domain) and MaxConcurrent in all; a fetch that finds no slot within
+// SlotWait fails with ErrUnavailable.
 //
 // Errors are *Error (ErrClientID, ErrNotAllowed, ErrFetch, ErrDocument;
 // ErrUnavailable with ErrFetch for temporary failures), or ctx's error when
@@ -392,6 +395,22 @@ func (f *Fetcher) store(key string, e *entry, now time.Time) {
 	f.cache[key] = e
 }
 
+// siteOf is the key of the per-site fetch limit (Options.MaxPerHost): the
+// registrable domain of host (eTLD+1 by the Public Suffix List, its private
+// domains included), so that one owner's subdomains share its slots; an IP
+// address, or a name the list cannot place (a public suffix itself,
+// localhost), is its own site.
+func siteOf(host string) string {
+	host = strings.ToLower(host)
+	if net.ParseIP(host) != nil {
+		return host
+	}
+	if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return site
+	}
+	return host
+}
+
 // acquire takes a fetch slot of host and one of MaxConcurrent, waiting at
 // most SlotWait, and returns the function that gives them back. Without a
 // slot in time it fails with ErrUnavailable.
@@ -444,7 +463,7 @@ func (f *Fetcher) acquire(ctx context.Context, host string) (release func(), err
 // fetch retrieves and checks the document at u and returns the client and
 // how long to cache it. Timeout runs from the moment it has a slot.
 func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*store.Client, time.Duration, error) {
-	release, err := f.acquire(ctx, strings.ToLower(u.Hostname()))
+	release, err := f.acquire(ctx, siteOf(u.Hostname()))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -836,3 +836,56 @@ func TestNewOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestSiteOf(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"client.example.com", "example.com"},
+		{"A.B.Example.COM", "example.com"},
+		{"example.com", "example.com"},
+		{"app.example.co.uk", "example.co.uk"},
+		{"alice.github.io", "alice.github.io"}, // a private suffix: one site per user
+		{"bob.github.io", "bob.github.io"},
+		{"github.io", "github.io"},
+		{"co.uk", "co.uk"}, // a public suffix is its own site
+		{"localhost", "localhost"},
+		{"127.0.0.1", "127.0.0.1"},
+		{"::1", "::1"},
+		{"2001:db8::1", "2001:db8::1"},
+	} {
+		if got := siteOf(tc.host); got != tc.want {
+			t.Errorf("siteOf(%q) = %q, want %q", tc.host, got, tc.want)
+		}
+	}
+}
+
+// The subdomains of one site share its fetch slots: with both taken by
+// fetches to two subdomains, a third subdomain waits SlotWait and is told
+// the server is busy, while another site gets a slot at once.
+func TestAcquirePerSite(t *testing.T) {
+	d := newDocServer(t)
+	f := newTestFetcher(t, d, testclock.New(testStart), func(o *Options) { o.SlotWait = 50 * time.Millisecond })
+	var releases []func()
+	for _, host := range []string{"a.evil.example", "b.evil.example"} {
+		release, err := f.acquire(context.Background(), siteOf(host))
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		releases = append(releases, release)
+	}
+	if _, err := f.acquire(context.Background(), siteOf("c.evil.example")); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("third subdomain of a busy site: err = %v; want ErrUnavailable", err)
+	}
+	release, err := f.acquire(context.Background(), siteOf("client.good.example"))
+	if err != nil {
+		t.Fatalf("another site: %v", err)
+	}
+	release()
+	for _, r := range releases {
+		r()
+	}
+	if release, err := f.acquire(context.Background(), siteOf("c.evil.example")); err != nil {
+		t.Errorf("after the site's fetches end: %v", err)
+	} else {
+		release()
+	}
+}
