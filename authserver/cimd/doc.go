@@ -23,10 +23,11 @@
 //   - caches documents for the lifetime their Cache-Control or Expires header
 //     gives, clamped to configured bounds, caches definite failures briefly,
 //     and fetches a URL once for all concurrent requests that need it;
-//   - runs at most a few fetches at once per site (registrable domain: all
-//     subdomains of one owner count as one) and in all, and waits only
-//     briefly for a free slot, so a slow host named in many client_ids, or
-//     many subdomains of one domain, cannot hold up every other client;
+//   - runs at most a few fetches at once per host, per site (registrable
+//     domain: all subdomains of one owner count as one; an IPv6 /64) and in
+//     all, and waits only briefly for a free slot, so a slow host named in
+//     many client_ids, or many hosts of one owner, cannot hold up every
+//     other client;
 //   - tells temporary failures (timeouts, unreachable hosts, 5xx, busy slots:
 //     [ErrUnavailable]) from definite ones, never caches them, and answers
 //     them with the last good copy of the document when it has one.

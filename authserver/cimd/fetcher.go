@@ -42,6 +42,9 @@ const (
 	DefaultMaxConcurrent = 16
 	// DefaultMaxPerHost bounds the fetches in progress at once to one host.
 	DefaultMaxPerHost = 2
+	// DefaultMaxPerSite bounds the fetches in progress at once to one site
+	// (registrable domain): half of DefaultMaxConcurrent.
+	DefaultMaxPerSite = 8
 	// DefaultSlotWait bounds the wait for a fetch slot.
 	DefaultSlotWait = time.Second
 )
@@ -94,12 +97,16 @@ type Options struct {
 	// MaxConcurrent bounds the fetches in progress at once. Zero means
 	// DefaultMaxConcurrent.
 	MaxConcurrent int
-	// MaxPerHost bounds the fetches in progress at once to one site, so
-	// that a slow host named in many client_ids cannot take every slot. A
+	// MaxPerHost bounds the fetches in progress at once to one host, so
+	// that a slow host named in many client_ids cannot take every slot.
+	// Zero means DefaultMaxPerHost.
+	MaxPerHost int
+	// MaxPerSite bounds the fetches in progress at once to one site, so
+	// that many slow hosts of one owner cannot take every slot either. A
 	// site is a registrable domain by the Public Suffix List (all of
 	// example.com's subdomains are one site; two github.io users are two),
-	// or an IP address. Zero means DefaultMaxPerHost.
-	MaxPerHost int
+	// an IPv4 address, or an IPv6 /64. Zero means DefaultMaxPerSite.
+	MaxPerSite int
 	// SlotWait bounds how long a fetch waits for a slot (of its host and of
 	// MaxConcurrent) before failing with ErrUnavailable; Timeout starts
 	// once it has one. Zero means DefaultSlotWait.
@@ -142,9 +149,9 @@ func (e *entry) keepUntil() time.Time {
 	return e.expires
 }
 
-// hostSlots limits the fetches to one host; refs counts the fetches that
-// hold or wait for one of its slots, and it is dropped at zero. Guarded by
-// Fetcher.mu.
+// hostSlots limits the fetches to one host or one site; refs counts the
+// fetches that hold or wait for one of its slots, and it is dropped at zero.
+// Guarded by Fetcher.mu.
 type hostSlots struct {
 	ch   chan struct{}
 	refs int
@@ -164,7 +171,7 @@ func New(opts *Options) (*Fetcher, error) {
 		o = *opts
 	}
 	if o.Timeout < 0 || o.MaxBytes < 0 || o.CacheMin < 0 || o.CacheMax < 0 || o.MaxEntries < 0 || o.MaxConcurrent < 0 ||
-		o.MaxPerHost < 0 || o.SlotWait < 0 {
+		o.MaxPerHost < 0 || o.MaxPerSite < 0 || o.SlotWait < 0 {
 		return nil, errors.New("cimd: negative limit in Options")
 	}
 	if o.Timeout == 0 {
@@ -193,6 +200,9 @@ func New(opts *Options) (*Fetcher, error) {
 	}
 	if o.MaxPerHost == 0 {
 		o.MaxPerHost = DefaultMaxPerHost
+	}
+	if o.MaxPerSite == 0 {
+		o.MaxPerSite = DefaultMaxPerSite
 	}
 	if o.SlotWait == 0 {
 		o.SlotWait = DefaultSlotWait
@@ -261,9 +271,9 @@ func New(opts *Options) (*Fetcher, error) {
 // document fetched is used instead for ErrorTTL at a time, as long as it was
 // fetched less than CacheMax ago (stale-if-error, RFC 5861 §4). Concurrent
 // calls for one URL share one fetch, which is not cancelled when one caller
-// gives up. At most MaxPerHost fetches run at once per site (registrable
-// domain) and MaxConcurrent in all; a fetch that finds no slot within
-// SlotWait fails with ErrUnavailable.
+// gives up. At most MaxPerHost fetches run at once per host, MaxPerSite per
+// site (registrable domain) and MaxConcurrent in all; a fetch that finds no
+// slot within SlotWait fails with ErrUnavailable.
 //
 // Errors are *Error (ErrClientID, ErrNotAllowed, ErrFetch, ErrDocument;
 // ErrUnavailable with ErrFetch for temporary failures), or ctx's error when
@@ -395,75 +405,111 @@ func (f *Fetcher) store(key string, e *entry, now time.Time) {
 	f.cache[key] = e
 }
 
-// siteOf is the key of the per-site fetch limit (Options.MaxPerHost): the
-// registrable domain of host (eTLD+1 by the Public Suffix List, its private
-// domains included), so that one owner's subdomains share its slots; an IP
-// address, or a name the list cannot place (a public suffix itself,
-// localhost), is its own site.
-func siteOf(host string) string {
-	host = strings.ToLower(host)
-	if net.ParseIP(host) != nil {
-		return host
+// hostOf is the key of the per-host fetch limit: the host name in lower
+// case, or the IP address in its canonical form (an IPv4-mapped IPv6
+// address as IPv4), so that one address spelled several ways is one host.
+func hostOf(host string) string {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap().String()
 	}
+	return strings.ToLower(host)
+}
+
+// siteOf is the key of the per-site fetch limit (Options.MaxPerSite): the
+// registrable domain of host (eTLD+1 by the Public Suffix List, its private
+// domains included), so that one owner's subdomains share it; an IPv4
+// address, or the /64 of an IPv6 address (what one network is usually
+// given); a name the list cannot place (a public suffix itself, localhost)
+// is its own site.
+func siteOf(host string) string {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a = a.Unmap(); a.Is6() {
+			return netip.PrefixFrom(a, 64).Masked().String()
+		}
+		return a.String()
+	}
+	host = strings.ToLower(host)
 	if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
 		return site
 	}
 	return host
 }
 
-// acquire takes a fetch slot of host and one of MaxConcurrent, waiting at
-// most SlotWait, and returns the function that gives them back. Without a
-// slot in time it fails with ErrUnavailable.
-func (f *Fetcher) acquire(ctx context.Context, host string) (release func(), err error) {
+// limit is one of the limits a fetch must get a slot of.
+type limit struct {
+	key string // "host " or "site " and the key
+	n   int    // its slots
+}
+
+// acquire takes a slot of each of limits, in order, and one of
+// MaxConcurrent, waiting at most SlotWait in all, and returns the function
+// that gives them back. Without every slot in time it fails with
+// ErrUnavailable.
+func (f *Fetcher) acquire(ctx context.Context, limits ...limit) (release func(), err error) {
 	f.mu.Lock()
-	hs := f.hosts[host]
-	if hs == nil {
-		hs = &hostSlots{ch: make(chan struct{}, f.opts.MaxPerHost)}
-		f.hosts[host] = hs
+	held := make([]*hostSlots, len(limits))
+	for i, l := range limits {
+		hs := f.hosts[l.key]
+		if hs == nil {
+			hs = &hostSlots{ch: make(chan struct{}, l.n)}
+			f.hosts[l.key] = hs
+		}
+		hs.refs++
+		held[i] = hs
 	}
-	hs.refs++
 	f.mu.Unlock()
-	drop := func() {
+	taken := 0
+	giveBack := func() {
 		f.mu.Lock()
-		if hs.refs--; hs.refs == 0 {
-			delete(f.hosts, host)
+		for i, hs := range held {
+			if i < taken {
+				<-hs.ch
+			}
+			if hs.refs--; hs.refs == 0 {
+				delete(f.hosts, limits[i].key)
+			}
 		}
 		f.mu.Unlock()
 	}
 	busy := temporaryError(nil, "the server is busy fetching other client metadata documents; try again later")
 	timer := time.NewTimer(f.opts.SlotWait)
 	defer timer.Stop()
-	select {
-	case hs.ch <- struct{}{}:
-	case <-timer.C:
-		drop()
-		return nil, busy
-	case <-ctx.Done():
-		drop()
-		return nil, busy
+	for _, hs := range held {
+		select {
+		case hs.ch <- struct{}{}:
+			taken++
+		case <-timer.C:
+			giveBack()
+			return nil, busy
+		case <-ctx.Done():
+			giveBack()
+			return nil, busy
+		}
 	}
 	select {
 	case f.slots <- struct{}{}:
 	case <-timer.C:
-		<-hs.ch
-		drop()
+		giveBack()
 		return nil, busy
 	case <-ctx.Done():
-		<-hs.ch
-		drop()
+		giveBack()
 		return nil, busy
 	}
 	return func() {
 		<-f.slots
-		<-hs.ch
-		drop()
+		giveBack()
 	}, nil
+}
+
+// fetchLimits are the per-host and per-site limits of a fetch from host.
+func (f *Fetcher) fetchLimits(host string) []limit {
+	return []limit{{"host " + hostOf(host), f.opts.MaxPerHost}, {"site " + siteOf(host), f.opts.MaxPerSite}}
 }
 
 // fetch retrieves and checks the document at u and returns the client and
 // how long to cache it. Timeout runs from the moment it has a slot.
 func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*store.Client, time.Duration, error) {
-	release, err := f.acquire(ctx, siteOf(u.Hostname()))
+	release, err := f.acquire(ctx, f.fetchLimits(u.Hostname())...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -826,6 +826,7 @@ func TestNewOptions(t *testing.T) {
 		{CacheMin: time.Hour, CacheMax: time.Minute},
 		{Timeout: -1},
 		{MaxPerHost: -1},
+		{MaxPerSite: -1},
 		{SlotWait: -1},
 		{AllowedDomains: []string{"https://example.com"}},
 		{AllowedDomains: []string{"*"}},
@@ -838,54 +839,76 @@ func TestNewOptions(t *testing.T) {
 }
 
 func TestSiteOf(t *testing.T) {
-	for _, tc := range []struct{ host, want string }{
-		{"client.example.com", "example.com"},
-		{"A.B.Example.COM", "example.com"},
-		{"example.com", "example.com"},
-		{"app.example.co.uk", "example.co.uk"},
-		{"alice.github.io", "alice.github.io"}, // a private suffix: one site per user
-		{"bob.github.io", "bob.github.io"},
-		{"github.io", "github.io"},
-		{"co.uk", "co.uk"}, // a public suffix is its own site
-		{"localhost", "localhost"},
-		{"127.0.0.1", "127.0.0.1"},
-		{"::1", "::1"},
-		{"2001:db8::1", "2001:db8::1"},
+	for _, tc := range []struct{ host, wantHost, wantSite string }{
+		{"client.example.com", "client.example.com", "example.com"},
+		{"A.B.Example.COM", "a.b.example.com", "example.com"},
+		{"example.com", "example.com", "example.com"},
+		{"app.example.co.uk", "app.example.co.uk", "example.co.uk"},
+		{"alice.github.io", "alice.github.io", "alice.github.io"}, // a private suffix: one site per user
+		{"bob.github.io", "bob.github.io", "bob.github.io"},
+		{"co.uk", "co.uk", "co.uk"}, // a public suffix is its own site
+		{"localhost", "localhost", "localhost"},
+		{"127.0.0.1", "127.0.0.1", "127.0.0.1"},
+		{"::ffff:127.0.0.1", "127.0.0.1", "127.0.0.1"},
+		{"::1", "::1", "::/64"},
+		{"2600:1f18::1", "2600:1f18::1", "2600:1f18::/64"},
+		{"2600:1f18:0::0:1", "2600:1f18::1", "2600:1f18::/64"}, // one address, spelled otherwise
+		{"2600:1f18::ab:1", "2600:1f18::ab:1", "2600:1f18::/64"},
+		{"2600:1f18:0:1::1", "2600:1f18:0:1::1", "2600:1f18:0:1::/64"},
 	} {
-		if got := siteOf(tc.host); got != tc.want {
-			t.Errorf("siteOf(%q) = %q, want %q", tc.host, got, tc.want)
+		if got := hostOf(tc.host); got != tc.wantHost {
+			t.Errorf("hostOf(%q) = %q, want %q", tc.host, got, tc.wantHost)
+		}
+		if got := siteOf(tc.host); got != tc.wantSite {
+			t.Errorf("siteOf(%q) = %q, want %q", tc.host, got, tc.wantSite)
 		}
 	}
 }
 
-// The subdomains of one site share its fetch slots: with both taken by
-// fetches to two subdomains, a third subdomain waits SlotWait and is told
-// the server is busy, while another site gets a slot at once.
+// A host gets MaxPerHost fetches at once and its site MaxPerSite: with
+// both of a.evil.example's slots taken a third fetch to it waits SlotWait
+// and is told the server is busy; b.evil.example takes the site's last
+// slot, after which c.evil.example is busy too, while another site gets a
+// slot at once.
 func TestAcquirePerSite(t *testing.T) {
 	d := newDocServer(t)
-	f := newTestFetcher(t, d, testclock.New(testStart), func(o *Options) { o.SlotWait = 50 * time.Millisecond })
+	f := newTestFetcher(t, d, testclock.New(testStart), func(o *Options) {
+		o.SlotWait = 50 * time.Millisecond
+		o.MaxPerSite = 3
+	})
 	var releases []func()
-	for _, host := range []string{"a.evil.example", "b.evil.example"} {
-		release, err := f.acquire(context.Background(), siteOf(host))
-		if err != nil {
+	take := func(host string) error {
+		release, err := f.acquire(context.Background(), f.fetchLimits(host)...)
+		if err == nil {
+			releases = append(releases, release)
+		}
+		return err
+	}
+	for _, host := range []string{"a.evil.example", "A.evil.example"} {
+		if err := take(host); err != nil {
 			t.Fatalf("%s: %v", host, err)
 		}
-		releases = append(releases, release)
 	}
-	if _, err := f.acquire(context.Background(), siteOf("c.evil.example")); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("third subdomain of a busy site: err = %v; want ErrUnavailable", err)
+	if err := take("a.evil.example"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("third fetch to a busy host: err = %v; want ErrUnavailable", err)
 	}
-	release, err := f.acquire(context.Background(), siteOf("client.good.example"))
-	if err != nil {
+	if err := take("b.evil.example"); err != nil {
+		t.Fatalf("another host of the site: %v", err)
+	}
+	if err := take("c.evil.example"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a host of a busy site: err = %v; want ErrUnavailable", err)
+	}
+	if err := take("client.good.example"); err != nil {
 		t.Fatalf("another site: %v", err)
 	}
-	release()
 	for _, r := range releases {
 		r()
 	}
-	if release, err := f.acquire(context.Background(), siteOf("c.evil.example")); err != nil {
+	if err := take("c.evil.example"); err != nil {
 		t.Errorf("after the site's fetches end: %v", err)
-	} else {
-		release()
+	}
+	releases[len(releases)-1]()
+	if n := len(f.hosts); n != 0 {
+		t.Errorf("%d limits left after every fetch ended", n)
 	}
 }

@@ -857,8 +857,9 @@ func (h *harness) measureAlternating(ctx context.Context, st string, works []str
 		meters[i] = h.newMeter(ctx, st, works[i], c, srvs[i], helper)
 	}
 	// Each profile covers the whole alternation (its server idles in the
-	// other slices, which costs no samples).
-	profile := time.Duration(len(ops)) * (h.o.Duration + time.Second)
+	// other slices, which costs no samples), with a fifth more for the
+	// requests finished between slices.
+	profile := time.Duration(len(ops)) * (h.o.Duration*6/5 + time.Second)
 	results, err := load.Alternate(ctx, &load.AlternateOptions{
 		Concurrency: c, Warmup: h.o.Warmup, Duration: h.o.Duration, Slice: alternateSlice,
 		SliceStart: func(i int) { meters[i].open(profile) },

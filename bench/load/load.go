@@ -197,8 +197,10 @@ type AlternateOptions struct {
 // the workers run ops[0] for a slice, then ops[1], and so on round the list,
 // until each operation has had Duration. Between two slices the workers
 // finish their requests, so two operations never overlap; every worker
-// keeps its index, so that per-worker state (a session) carries over. It
-// returns one Result per operation, over all its slices.
+// keeps its index, so that per-worker state (a session) carries over. A
+// worker that failed stops for the rest of its slice only: a broken
+// worker fails (and is counted) again in each later slice. It returns one
+// Result per operation, over all its slices.
 //
 // On a machine whose speed drifts from second to second, operations
 // measured in alternation see the same machine, which consecutive runs of
