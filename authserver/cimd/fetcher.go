@@ -458,47 +458,39 @@ func (f *Fetcher) acquire(ctx context.Context, limits ...limit) (release func(),
 		held[i] = hs
 	}
 	f.mu.Unlock()
+	// The slots to take, in order: each limit's, then one of MaxConcurrent.
+	chans := make([]chan struct{}, 0, len(held)+1)
+	for _, hs := range held {
+		chans = append(chans, hs.ch)
+	}
+	chans = append(chans, f.slots)
 	taken := 0
 	giveBack := func() {
+		for _, ch := range chans[:taken] {
+			<-ch
+		}
 		f.mu.Lock()
 		for i, hs := range held {
-			if i < taken {
-				<-hs.ch
-			}
 			if hs.refs--; hs.refs == 0 {
 				delete(f.hosts, limits[i].key)
 			}
 		}
 		f.mu.Unlock()
 	}
-	busy := temporaryError(nil, "the server is busy fetching other client metadata documents; try again later")
 	timer := time.NewTimer(f.opts.SlotWait)
 	defer timer.Stop()
-	for _, hs := range held {
+	for _, ch := range chans {
 		select {
-		case hs.ch <- struct{}{}:
+		case ch <- struct{}{}:
 			taken++
+			continue
 		case <-timer.C:
-			giveBack()
-			return nil, busy
 		case <-ctx.Done():
-			giveBack()
-			return nil, busy
 		}
+		giveBack()
+		return nil, temporaryError(nil, "the server is busy fetching other client metadata documents; try again later")
 	}
-	select {
-	case f.slots <- struct{}{}:
-	case <-timer.C:
-		giveBack()
-		return nil, busy
-	case <-ctx.Done():
-		giveBack()
-		return nil, busy
-	}
-	return func() {
-		<-f.slots
-		giveBack()
-	}, nil
+	return giveBack, nil
 }
 
 // fetchLimits are the per-host and per-site limits of a fetch from host.
