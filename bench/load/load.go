@@ -210,6 +210,9 @@ func Alternate(ctx context.Context, opts *AlternateOptions, ops ...Op) ([]*Resul
 	if opts != nil {
 		o = *opts
 	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 1
+	}
 	if o.Duration == 0 {
 		o.Duration = time.Second
 	}
@@ -226,7 +229,6 @@ func Alternate(ctx context.Context, opts *AlternateOptions, ops ...Op) ([]*Resul
 	}
 	add := func(i int, res *Result, l []time.Duration) {
 		r := out[i]
-		r.Concurrency = res.Concurrency
 		r.Window += res.Window
 		r.Exhausted = r.Exhausted || res.Exhausted
 		r.Failures += res.Failures
